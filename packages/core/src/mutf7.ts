@@ -14,7 +14,7 @@ export function encodeMailboxName(name: string): string {
   const flush = () => {
     if (pending.length === 0) return;
     const bytes = Buffer.alloc(pending.length * 2);
-    pending.forEach((unit, i) => bytes.writeUInt16BE(unit, i * 2));
+    for (const [i, unit] of pending.entries()) bytes.writeUInt16BE(unit, i * 2);
     out += `&${bytes.toString('base64').replace(/=+$/, '').replace(/\//g, ',')}-`;
     pending = [];
   };
