@@ -1,0 +1,256 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Config, ConfigError, loadConfig } from './config.js';
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'yubin-config-'));
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig defaults', () => {
+  it('gives the embedded defaults with no file and no env', () => {
+    const cwd = tmp();
+    const c = loadConfig({ env: {}, cwd });
+    const expected: Config = {
+      dataDir: join(cwd, 'data'),
+      hostname: 'localhost',
+      bind: '127.0.0.1',
+      domains: ['yubin.test'],
+      ports: {
+        smtp: 2525,
+        submission: 2587,
+        submissions: 2465,
+        pop3: 2110,
+        pop3s: 2995,
+        imap: 2143,
+        imaps: 2993,
+      },
+      tls: {},
+      limits: {
+        maxMessageSize: 25 * 1024 * 1024,
+        maxRecipients: 100,
+        maxConnections: 1000,
+        maxConnectionsPerAddress: 50,
+        smtpIdleTimeoutMs: 300_000,
+        pop3IdleTimeoutMs: 600_000,
+        imapIdleTimeoutMs: 1_800_000,
+        maxLineLength: 65536,
+        maxLiteralSize: 1048576,
+      },
+      auth: { allowPlaintextAuth: false },
+      log: { level: 'info', file: join(cwd, 'data', 'log', 'yubin.log'), transcript: false },
+      paths: {
+        mail: join(cwd, 'data', 'mail'),
+        accounts: join(cwd, 'data', 'accounts.json'),
+        tls: join(cwd, 'data', 'tls'),
+      },
+    };
+    expect(c).toEqual(expected);
+  });
+
+  it('treats an empty variable as unset', () => {
+    const c = loadConfig({ env: { YUBIN_SMTP_PORT: '', YUBIN_HOSTNAME: '' }, cwd: tmp() });
+    expect(c.ports.smtp).toBe(2525);
+    expect(c.hostname).toBe('localhost');
+  });
+
+  it('the example file parses and equals the defaults', () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'yubin.config.yaml'),
+      readFileSync(new URL('../yubin.config.example.yaml', import.meta.url)),
+    );
+    const { configFile, ...fromFile } = loadConfig({ env: {}, cwd: dir });
+    expect(configFile).toBe(join(dir, 'yubin.config.yaml'));
+    const plain = loadConfig({ env: { YUBIN_DATA: join(dir, 'data') }, cwd: tmp() });
+    expect(fromFile).toEqual(plain);
+  });
+});
+
+describe('environment overrides', () => {
+  const cwd = tmp();
+  const cases: Array<[string, string, (c: Config) => unknown, unknown]> = [
+    [
+      'YUBIN_DATA',
+      'var/yubin',
+      (c) => [c.dataDir, c.paths.mail, c.paths.accounts, c.paths.tls, c.log.file],
+      [
+        join(cwd, 'var/yubin'),
+        join(cwd, 'var/yubin/mail'),
+        join(cwd, 'var/yubin/accounts.json'),
+        join(cwd, 'var/yubin/tls'),
+        join(cwd, 'var/yubin/log/yubin.log'),
+      ],
+    ],
+    ['YUBIN_DATA', '/srv/yubin', (c) => c.dataDir, '/srv/yubin'],
+    ['YUBIN_HOSTNAME', 'Mail.Example.COM', (c) => c.hostname, 'mail.example.com'],
+    ['YUBIN_BIND', '0.0.0.0', (c) => c.bind, '0.0.0.0'],
+    ['YUBIN_BIND', '::1', (c) => c.bind, '::1'],
+    ['YUBIN_SMTP_PORT', '25', (c) => c.ports.smtp, 25],
+    ['YUBIN_SMTP_PORT', '0', (c) => c.ports.smtp, 0],
+    ['YUBIN_SUBMISSION_PORT', '587', (c) => c.ports.submission, 587],
+    ['YUBIN_SUBMISSIONS_PORT', '465', (c) => c.ports.submissions, 465],
+    ['YUBIN_POP3_PORT', '110', (c) => c.ports.pop3, 110],
+    ['YUBIN_POP3S_PORT', '995', (c) => c.ports.pop3s, 995],
+    ['YUBIN_IMAP_PORT', '143', (c) => c.ports.imap, 143],
+    ['YUBIN_IMAPS_PORT', '993', (c) => c.ports.imaps, 993],
+    ['YUBIN_LOG_LEVEL', 'DEBUG', (c) => c.log.level, 'debug'],
+    ['YUBIN_LOG_FILE', 'x.log', (c) => c.log.file, join(cwd, 'x.log')],
+    ['YUBIN_DOMAINS', 'A.test, b.test,,a.test', (c) => c.domains, ['a.test', 'b.test']],
+    ['YUBIN_TRANSCRIPT', 'yes', (c) => c.log.transcript, true],
+    ['YUBIN_TRANSCRIPT', '0', (c) => c.log.transcript, false],
+    ['YUBIN_ALLOW_PLAINTEXT_AUTH', 'true', (c) => c.auth.allowPlaintextAuth, true],
+    ['YUBIN_MAX_MESSAGE_SIZE', '1000', (c) => c.limits.maxMessageSize, 1000],
+  ];
+  it.each(cases)('%s=%s', (name, value, get, expected) => {
+    expect(get(loadConfig({ env: { [name]: value }, cwd }))).toEqual(expected);
+  });
+
+  it('YUBIN_TLS_CERT and YUBIN_TLS_KEY together', () => {
+    const c = loadConfig({ env: { YUBIN_TLS_CERT: 'c.pem', YUBIN_TLS_KEY: '/k.pem' }, cwd });
+    expect(c.tls).toEqual({ cert: join(cwd, 'c.pem'), key: '/k.pem' });
+  });
+});
+
+describe('YAML file', () => {
+  it('is read from ./yubin.config.yaml and env wins over it', () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'yubin.config.yaml'),
+      [
+        'dataDir: store # relative to this file',
+        'hostname: mx.example.org',
+        'domains: [example.org, "example.net"]',
+        'ports:',
+        '  smtp: 25',
+        '  imap: 0',
+        'limits:',
+        '  maxRecipients: 500',
+        'log:',
+        '  transcript: true',
+        'tls:',
+        '  cert: tls/cert.pem',
+        '  key: tls/key.pem',
+      ].join('\n'),
+    );
+    const c = loadConfig({ env: { YUBIN_SMTP_PORT: '2526' }, cwd: dir });
+    expect(c.dataDir).toBe(join(dir, 'store'));
+    expect(c.paths.mail).toBe(join(dir, 'store', 'mail'));
+    expect(c.hostname).toBe('mx.example.org');
+    expect(c.domains).toEqual(['example.org', 'example.net']);
+    expect(c.ports.smtp).toBe(2526);
+    expect(c.ports.imap).toBe(0);
+    expect(c.ports.pop3).toBe(2110);
+    expect(c.limits.maxRecipients).toBe(500);
+    expect(c.log.transcript).toBe(true);
+    expect(c.tls).toEqual({ cert: join(dir, 'tls/cert.pem'), key: join(dir, 'tls/key.pem') });
+  });
+
+  it('is read from YUBIN_CONFIG (relative to cwd)', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'other.yaml'), 'domains:\n  - one.test\n  - two.test\n');
+    const c = loadConfig({ env: { YUBIN_CONFIG: 'other.yaml' }, cwd: dir });
+    expect(c.domains).toEqual(['one.test', 'two.test']);
+    expect(c.configFile).toBe(join(dir, 'other.yaml'));
+  });
+
+  it('an empty file gives the defaults', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'yubin.config.yaml'), '# nothing\n');
+    expect(loadConfig({ env: {}, cwd: dir }).ports.smtp).toBe(2525);
+  });
+});
+
+describe('bad values', () => {
+  const cwd = tmp();
+  const envCases: Array<[Record<string, string>, string]> = [
+    [{ YUBIN_SMTP_PORT: 'abc' }, 'YUBIN_SMTP_PORT="abc": expected an integer port 0-65535'],
+    [{ YUBIN_IMAP_PORT: '65536' }, 'YUBIN_IMAP_PORT="65536": expected an integer port 0-65535'],
+    [{ YUBIN_POP3_PORT: '-1' }, 'YUBIN_POP3_PORT="-1": expected an integer port 0-65535'],
+    [{ YUBIN_POP3S_PORT: '99.5' }, 'YUBIN_POP3S_PORT="99.5": expected an integer port 0-65535'],
+    [
+      { YUBIN_BIND: 'localhost' },
+      'YUBIN_BIND="localhost": expected an IPv4 or IPv6 address (0.0.0.0 or :: for all interfaces)',
+    ],
+    [
+      { YUBIN_HOSTNAME: 'bad host' },
+      'YUBIN_HOSTNAME="bad host": expected a host name of letters, digits, hyphens and dots (RFC 1123)',
+    ],
+    [
+      { YUBIN_LOG_LEVEL: 'loud' },
+      'YUBIN_LOG_LEVEL="loud": expected one of trace, debug, info, warn, error, fatal, silent',
+    ],
+    [
+      { YUBIN_TRANSCRIPT: 'maybe' },
+      'YUBIN_TRANSCRIPT="maybe": expected a boolean (true/false, 1/0, yes/no, on/off)',
+    ],
+    [
+      { YUBIN_DOMAINS: 'a.test,not a domain' },
+      'YUBIN_DOMAINS="a.test,not a domain": expected a non-empty list of domain names',
+    ],
+    [{ YUBIN_DOMAINS: ',' }, 'YUBIN_DOMAINS=",": expected a non-empty list of domain names'],
+    [{ YUBIN_TLS_CERT: '/c.pem' }, 'YUBIN_TLS_CERT="/c.pem": expected YUBIN_TLS_KEY (tls.key) to be set too'],
+    [{ YUBIN_SMTP_PORT: '2110' }, 'ports.pop3=2110: expected a port not already used by ports.smtp'],
+  ];
+  it.each(envCases)('%j', (env, message) => {
+    const err = errorOf(() => loadConfig({ env, cwd }));
+    expect(err.message).toBe(message);
+  });
+
+  it('names the YAML path and file', () => {
+    const dir = tmp();
+    const file = join(dir, 'yubin.config.yaml');
+    writeFileSync(file, 'ports:\n  smtp: "25"\n');
+    expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
+      `${file}: ports.smtp="25": expected an integer port 0-65535`,
+    );
+    writeFileSync(file, 'limits:\n  maxRecipients: 0\n');
+    const err = errorOf(() => loadConfig({ env: {}, cwd: dir }));
+    expect(err.message).toBe(`${file}: limits.maxRecipients=0: expected a positive integer`);
+    expect(err.key).toBe('limits.maxRecipients');
+  });
+
+  it('refuses unknown keys at any depth', () => {
+    const dir = tmp();
+    const file = join(dir, 'yubin.config.yaml');
+    writeFileSync(file, 'limits:\n  maxMesageSize: 10\n');
+    expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
+      `${file}: unknown key "limits.maxMesageSize" (allowed here: maxMessageSize, maxRecipients, maxConnections, maxConnectionsPerAddress, smtpIdleTimeoutMs, pop3IdleTimeoutMs, imapIdleTimeoutMs, maxLineLength, maxLiteralSize)`,
+    );
+    writeFileSync(file, 'hostnme: x\n');
+    expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toMatch(
+      /: unknown key "hostnme" \(allowed here: dataDir, hostname, /,
+    );
+    writeFileSync(file, 'ports: 25\n');
+    expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
+      `${file}: ports=25: expected a mapping of smtp, submission, submissions, pop3, pop3s, imap, imaps`,
+    );
+  });
+
+  it('reports YAML syntax errors with the line', () => {
+    const dir = tmp();
+    const file = join(dir, 'yubin.config.yaml');
+    writeFileSync(file, 'ports:\n  smtp: 25\n   imap: 1\n');
+    expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
+      `${file}: line 3: unexpected indentation`,
+    );
+  });
+
+  it('refuses a missing YUBIN_CONFIG file', () => {
+    const dir = tmp();
+    expect(errorOf(() => loadConfig({ env: { YUBIN_CONFIG: 'nope.yaml' }, cwd: dir })).message).toBe(
+      `YUBIN_CONFIG="nope.yaml": expected an existing YAML file (${join(dir, 'nope.yaml')} not found)`,
+    );
+  });
+});
