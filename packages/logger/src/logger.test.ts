@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Log } from '@yubin/core';
+import { describe, expect, it } from 'vitest';
+import { newSessionId, newTraceId } from './ids.js';
+import { createLogger } from './logger.js';
+
+function readLines(file: string): Array<Record<string, unknown>> {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function capture(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('createLogger', () => {
+  it('is assignable to Log from @yubin/core', () => {
+    const l: Log = createLogger({ app: 'test', console: false });
+    const child: Log = l.child({ cid: 'x' });
+    expect(typeof child.info).toBe('function');
+  });
+
+  it('appends JSON lines with app, cid and trace to the file (creating its folder)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'yubin-log-')), 'log', 'nested', 'yubin.log');
+    const root = createLogger({ app: 'smtp', file, console: false, level: 'debug' });
+    const session = root.child({ cid: 'c1' });
+    session.child({ trace: 't1' }).info({ uid: 7 }, 'message stored');
+    session.debug('debug line');
+    session.trace('not logged at debug');
+    const again = createLogger({ app: 'imap', file, console: false });
+    again.warn('second process');
+    const lines = readLines(file);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatchObject({
+      app: 'smtp',
+      cid: 'c1',
+      trace: 't1',
+      uid: 7,
+      msg: 'message stored',
+      level: 30,
+    });
+    expect(typeof lines[0]?.['time']).toBe('string');
+    expect(lines[1]).toMatchObject({ app: 'smtp', cid: 'c1', msg: 'debug line', level: 20 });
+    expect(lines[1]).not.toHaveProperty('trace');
+    expect(lines[2]).toMatchObject({ app: 'imap', msg: 'second process', level: 40 });
+  });
+
+  it('redacts secret fields', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'yubin-log-')), 'yubin.log');
+    const log = createLogger({ app: 'pop3', file, console: false });
+    log.info(
+      {
+        password: 'hunter2',
+        pass: 'p',
+        secret: 's',
+        auth: 'a',
+        authorization: 'Basic x',
+        user: { password: 'u' },
+      },
+      'login',
+    );
+    const text = readFileSync(file, 'utf8');
+    for (const secret of ['hunter2', '"p"', '"s"', '"a"', 'Basic x', '"u"'])
+      expect(text).not.toContain(secret);
+    const [line] = readLines(file);
+    expect(line).toMatchObject({ password: '***', pass: '***', user: { password: '***' } });
+  });
+
+  it('writes JSON lines to a non-TTY console, pretty text when asked', () => {
+    const json = capture();
+    createLogger({ app: 'cli', console: json.stream }).info({ n: 1 }, 'hello');
+    expect(JSON.parse(json.text())).toMatchObject({ app: 'cli', n: 1, msg: 'hello' });
+    const pretty = capture();
+    createLogger({ app: 'cli', console: pretty.stream, pretty: true }).info('hello pretty');
+    expect(pretty.text()).toContain('hello pretty');
+    expect(() => JSON.parse(pretty.text())).toThrow();
+  });
+});
+
+describe('ids', () => {
+  it('trace ids are 16 URL-safe characters that sort by time', () => {
+    const a = newTraceId(1_700_000_000_000);
+    const b = newTraceId(1_700_000_000_001);
+    const c = newTraceId(1_800_000_000_000);
+    for (const id of [a, b, c, newTraceId(), newSessionId()]) expect(id).toMatch(/^[0-9a-hjkmnp-tv-z]{16}$/);
+    expect([c, b, a].sort()).toEqual([a, b, c]);
+    expect(newTraceId()).not.toBe(newTraceId());
+  });
+});
