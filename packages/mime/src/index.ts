@@ -1,9 +1,6 @@
-import type { MessageStructure } from '@yubin/core';
-
-/**
- * Computes ENVELOPE, BODYSTRUCTURE and every section's byte range of a raw RFC 5322 message
- * (CRLF line endings). Never throws on malformed input: it degrades as RFC 3501 servers do.
- */
-export function parseMessageStructure(_raw: Buffer): MessageStructure {
-  throw new Error('not implemented');
-}
+export { MISSING_HOST, parseAddressList } from './address.js';
+export { decodeHeaderValue } from './encoded-word.js';
+export { filterHeaderFields, type HeaderField, parseHeader } from './header.js';
+export { extractSearchText, type SearchText } from './search-text.js';
+export { findSection, readSection, type SectionSpec, type SectionText } from './section.js';
+export { MAX_MIME_DEPTH, MAX_MIME_PARTS, parseMessageStructure } from './structure.js';

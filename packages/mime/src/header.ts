@@ -1,0 +1,117 @@
+import { headerBytesToString } from './charset.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HT = 0x09;
+const COLON = 0x3a;
+
+/** One header field of an RFC 5322 header block. */
+export interface HeaderField {
+  /** The field name as written (case preserved), without the colon. */
+  readonly name: string;
+  /** Offset of the field's first byte in the buffer given to `parseHeader`. */
+  readonly start: number;
+  /** Offset just past the field's last line terminator (or the end of input when it has none). */
+  readonly end: number;
+  /** The value's raw bytes: after the colon up to its final line terminator, folds intact. */
+  readonly rawValue: Buffer;
+  /**
+   * The value unfolded (RFC 5322 §2.2.3: every CRLF removed), surrounding blanks trimmed, read as UTF-8
+   * when valid and latin1 otherwise. Not RFC 2047-decoded: see `decodeHeaderValue`.
+   */
+  readonly value: string;
+}
+
+/**
+ * Splits a header block into fields. `raw` may be a header block or a whole message: parsing stops at the
+ * first empty line. Accepts CRLF and bare LF line ends. Lines that are not fields (no colon, a name with
+ * blanks or controls, a continuation with nothing to continue) are skipped. Never throws.
+ */
+export function parseHeader(raw: Buffer): HeaderField[] {
+  const fields: HeaderField[] = [];
+  let current: { start: number; colon: number } | null = null;
+  let lineStart = 0;
+  const finish = (end: number): void => {
+    if (current === null) return;
+    const field = makeField(raw, current.start, current.colon, end);
+    if (field !== null) fields.push(field);
+    current = null;
+  };
+  while (lineStart < raw.length) {
+    const lf = raw.indexOf(LF, lineStart);
+    const lineEnd = lf === -1 ? raw.length : lf + 1;
+    const first = raw[lineStart];
+    if (first === LF || (first === CR && raw[lineStart + 1] === LF)) break; // the empty line ends the header
+    if (first === SP || first === HT) {
+      // RFC 5322 §2.2.3: a line starting with WSP continues the previous field.
+      lineStart = lineEnd;
+      continue;
+    }
+    finish(lineStart);
+    const colon = raw.indexOf(COLON, lineStart);
+    if (colon !== -1 && colon < lineEnd) current = { start: lineStart, colon };
+    lineStart = lineEnd;
+  }
+  finish(lineStart);
+  return fields;
+}
+
+function makeField(raw: Buffer, start: number, colon: number, end: number): HeaderField | null {
+  let nameEnd = colon;
+  // RFC 5322 §4.5 (obsolete syntax): blanks may sit between the name and the colon.
+  while (nameEnd > start && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === HT)) nameEnd--;
+  if (nameEnd === start) return null;
+  for (let i = start; i < nameEnd; i++) {
+    const c = raw[i] ?? 0;
+    // RFC 5322 §3.6.8: ftext is printable US-ASCII except the colon.
+    if (c <= SP || c >= 0x7f) return null;
+  }
+  let valueEnd = end;
+  if (valueEnd > colon + 1 && raw[valueEnd - 1] === LF) {
+    valueEnd--;
+    if (valueEnd > colon + 1 && raw[valueEnd - 1] === CR) valueEnd--;
+  }
+  const rawValue = raw.subarray(colon + 1, valueEnd);
+  return {
+    name: raw.toString('latin1', start, nameEnd),
+    start,
+    end,
+    rawValue,
+    value: unfold(rawValue),
+  };
+}
+
+/** RFC 5322 §2.2.3 unfolding, then trims the blanks around the value. */
+export function unfold(rawValue: Uint8Array): string {
+  return headerBytesToString(rawValue)
+    .replace(/\r?\n/g, '')
+    .replace(/^[ \t]+|[ \t\r]+$/g, '');
+}
+
+/** The value of the first field named `name` (case-insensitive), or null. */
+export function firstValue(fields: readonly HeaderField[], name: string): string | null {
+  const wanted = name.toLowerCase();
+  for (const f of fields) if (f.name.toLowerCase() === wanted) return f.value;
+  return null;
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * RFC 3501 §6.4.5 `HEADER.FIELDS` / `HEADER.FIELDS.NOT`: the original bytes (folds included) of the fields
+ * whose name is (`not` = false) or is not (`not` = true) in `names`, case-insensitively, in header order,
+ * followed by the blank line that RFC 3501 says subsetting keeps. A kept field that ends without a line
+ * terminator (a header without body) gets a CRLF so the result stays a well-formed header block.
+ */
+export function filterHeaderFields(headerBytes: Buffer, names: readonly string[], not: boolean): Buffer {
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const chunks: Buffer[] = [];
+  for (const field of parseHeader(headerBytes)) {
+    if (wanted.has(field.name.toLowerCase()) === not) continue;
+    chunks.push(headerBytes.subarray(field.start, field.end));
+    if (headerBytes[field.end - 1] !== LF) chunks.push(CRLF);
+  }
+  chunks.push(CRLF);
+  return Buffer.concat(chunks);
+}
