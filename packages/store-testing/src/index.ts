@@ -1,4 +1,15 @@
-export { createMemoryStore } from './memory-store.js';
+export {
+  createMemoryStore,
+  DEFAULT_MAILBOXES,
+  type FailNextOptions,
+  MEMORY_NOTIFY_DELAY_MS,
+  type MemoryMailbox,
+  type MemoryMessage,
+  type MemoryStore,
+  type MemoryStoreOp,
+  type MemoryStoreOptions,
+} from './memory-store.js';
+export { canonicalFlags, normalizeMailboxName, sortFlags, toCrlf, uidlFor } from './store-rules.js';
 export {
   LineSession,
   type TranscriptOptions,
