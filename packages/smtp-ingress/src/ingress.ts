@@ -1,0 +1,333 @@
+/**
+ * SMTP ingress: accepts mail for local domains only, routes each recipient (users, aliases,
+ * catch-all, sub-addresses) and delivers durably into the store before answering `250`.
+ *
+ * Layering: `smtp-server` is the protocol engine (parser, state machine, ESMTP extensions); this
+ * module supplies its hooks — policy at RCPT, routing, and the begin → body → commit/abort delivery.
+ */
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import type { Delivery, DeliveryTarget, Log, MailStore, RecipientResolver } from '@yubin/core';
+import { type AddressObject, simpleParser } from 'mailparser';
+import {
+  SMTPServer,
+  type SMTPServerAddress,
+  type SMTPServerDataStream,
+  type SMTPServerOptions,
+  type SMTPServerSession,
+} from 'smtp-server';
+import { installEnhancedCodeOverride } from './enhanced-codes.js';
+import { deliveredToHeader, receivedHeader, returnPathHeader } from './headers.js';
+import { REPLY, smtpReplyForError } from './replies.js';
+import { smtpServerLogger } from './smtp-log.js';
+
+/** RFC 5321 §4.5.3.1.8 requires accepting at least 100 recipients. */
+export const DEFAULT_MAX_RECIPIENTS = 100;
+export const DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024;
+/** RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes for the next command. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 50;
+/** Header bytes collected to read Message-ID/From/Subject for the trace log. */
+const MAX_TRACE_HEADER_BYTES = 64 * 1024;
+
+export interface SmtpTls {
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+}
+
+export interface SmtpIngressOptions {
+  readonly store: MailStore;
+  readonly resolver: RecipientResolver;
+  readonly log: Log;
+  /** Our name in the greeting, EHLO reply and Received: header. */
+  readonly hostname: string;
+  /** Enables STARTTLS. */
+  readonly tls?: SmtpTls;
+  readonly maxMessageSize?: number;
+  readonly maxRecipients?: number;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerAddress?: number;
+  readonly idleTimeoutMs?: number;
+  /** Log the raw SMTP dialogue at info (transcript mode); otherwise at trace. */
+  readonly transcript?: boolean;
+  /** Trace id generator (one id per accepted transaction). */
+  readonly newTraceId?: () => string;
+}
+
+export interface SmtpIngress {
+  listen(options: { port: number; host: string }): Promise<AddressInfo>;
+  /** Replaces the STARTTLS certificate for new connections. */
+  updateTls(tls: SmtpTls): void;
+  close(): Promise<void>;
+  connections(): number;
+}
+
+/** Per-transaction state, keyed by the smtp-server session. */
+interface Transaction {
+  traceId: string;
+  log: Log;
+  /** Canonical user → the recipient address that first reached it. */
+  targets: Map<string, string>;
+}
+
+function defaultTraceId(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+}
+
+function firstAddress(value: AddressObject | AddressObject[] | undefined): string | undefined {
+  const obj = Array.isArray(value) ? value[0] : value;
+  return obj?.value[0]?.address;
+}
+
+/** The header block of a message (up to the blank line), bounded. */
+function collectHeader(chunks: Buffer[], size: number): Buffer {
+  const all = Buffer.concat(chunks, Math.min(size, MAX_TRACE_HEADER_BYTES));
+  const end = all.indexOf('\r\n\r\n');
+  const endLf = all.indexOf('\n\n');
+  const cut = end >= 0 ? end + 4 : endLf >= 0 ? endLf + 2 : all.length;
+  return all.subarray(0, cut);
+}
+
+export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
+  installEnhancedCodeOverride();
+  const log = options.log.child({ app: 'smtp' });
+  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const perAddressLimit = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+  const newTraceId = options.newTraceId ?? defaultTraceId;
+  const perAddress = new Map<string, number>();
+  const transactions = new WeakMap<SMTPServerSession, Transaction>();
+  const sessionLogs = new WeakMap<SMTPServerSession, Log>();
+  let open = 0;
+
+  const sessionLog = (session: SMTPServerSession): Log => {
+    let l = sessionLogs.get(session);
+    if (!l) {
+      l = log.child({ cid: session.id });
+      sessionLogs.set(session, l);
+    }
+    return l;
+  };
+
+  const serverOptions: SMTPServerOptions = {
+    name: options.hostname,
+    banner: 'yubin ESMTP ready',
+    size: maxMessageSize,
+    // RFC 1870: answer an oversized message with 552 5.3.4 whatever the data hook says.
+    rejectOversized: true,
+    hideENHANCEDSTATUSCODES: false,
+    hideSTARTTLS: !options.tls,
+    // Ingress takes mail for local users only; authenticated submission is a separate listener.
+    authOptional: true,
+    disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    maxRecipients: options.maxRecipients ?? DEFAULT_MAX_RECIPIENTS,
+    maxClients: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    closeTimeout: 5_000,
+    // No reverse DNS: it is slow, unreliable offline, and the Received: line carries the address.
+    disableReverseLookup: true,
+    minVersion: 'TLSv1.2',
+    logger: smtpServerLogger(log, options.transcript ?? false),
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+
+    onConnect(session, callback) {
+      const address = session.remoteAddress;
+      const count = (perAddress.get(address) ?? 0) + 1;
+      perAddress.set(address, count);
+      open++;
+      sessionLog(session).info({ remote: address, port: session.remotePort }, 'smtp connection');
+      if (count > perAddressLimit) {
+        sessionLog(session).warn({ remote: address, count }, 'too many connections from address');
+        callback(REPLY.tooManyFromAddress());
+        return;
+      }
+      callback();
+    },
+
+    onClose(session) {
+      const address = session.remoteAddress;
+      const count = (perAddress.get(address) ?? 1) - 1;
+      if (count <= 0) perAddress.delete(address);
+      else perAddress.set(address, count);
+      open = Math.max(0, open - 1);
+      sessionLog(session).debug('smtp connection closed');
+    },
+
+    onMailFrom(address, session, callback) {
+      // RFC 5321 §4.1.4: MAIL starts a new transaction; the trace id follows this message everywhere.
+      const traceId = newTraceId();
+      const txLog = sessionLog(session).child({ trace: traceId });
+      transactions.set(session, { traceId, log: txLog, targets: new Map() });
+      txLog.info(
+        {
+          from: address.address,
+          remote: session.remoteAddress,
+          tls: session.secure,
+          helo: session.hostNameAppearsAs,
+        },
+        'mail from',
+      );
+      callback();
+    },
+
+    onRcptTo(address, session, callback) {
+      handleRcpt(address, session).then(
+        () => callback(),
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      );
+    },
+
+    onData(stream, session, callback) {
+      handleData(stream, session).then(
+        (message) => callback(null, message),
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      );
+    },
+  };
+
+  async function handleRcpt(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const tx = transactions.get(session);
+    if (!tx) throw REPLY.temporary();
+    const rcpt = address.address;
+    let route: Awaited<ReturnType<RecipientResolver['resolve']>>;
+    try {
+      route = await options.resolver.resolve(rcpt);
+    } catch (err) {
+      tx.log.error({ err, rcpt }, 'recipient lookup failed');
+      throw REPLY.temporary();
+    }
+    if (route.kind === 'foreign') {
+      // RFC 5321 §3.6.2 / §7.1: no relaying for unauthenticated clients.
+      tx.log.info({ rcpt, remote: session.remoteAddress }, 'relay denied');
+      throw REPLY.relayDenied();
+    }
+    if (route.kind === 'unknown') {
+      tx.log.info({ rcpt }, 'unknown recipient');
+      throw REPLY.unknownUser();
+    }
+    // Quota at RCPT (RFC 5321 §4.2.2 452: temporary, the client retries later).
+    // RFC 1870: the SIZE declared at MAIL FROM, when given, is checked against the quota here too.
+    const mailArgs = session.envelope.mailFrom ? session.envelope.mailFrom.args : false;
+    const mailSize = (mailArgs && Number(mailArgs.SIZE)) || 0;
+    for (const user of route.users) {
+      const quota = await options.store.account(user).quota();
+      const overBytes = quota.maxBytes !== undefined && quota.bytes + mailSize > quota.maxBytes;
+      const overCount = quota.maxMessages !== undefined && quota.messages + 1 > quota.maxMessages;
+      if (overBytes || overCount) {
+        tx.log.info({ rcpt, user, quota }, 'recipient over quota');
+        throw REPLY.mailboxFull();
+      }
+    }
+    for (const user of route.users) if (!tx.targets.has(user)) tx.targets.set(user, rcpt);
+    tx.log.info({ rcpt, users: route.users, via: route.via }, 'rcpt routed');
+  }
+
+  async function handleData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const tx = transactions.get(session);
+    const rcpts = session.envelope.rcptTo.map((r) => r.address);
+    if (!tx || tx.targets.size === 0) {
+      stream.resume();
+      await new Promise((resolve) => stream.once('end', resolve));
+      throw REPLY.temporary();
+    }
+    const reversePath = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const now = new Date();
+    const protocol = `${session.envelope.smtpUtf8 ? 'UTF8' : ''}ESMTP${session.secure ? 'S' : ''}`;
+    const tlsInfo = session.tlsOptions
+      ? `${session.tlsOptions.version} ${session.tlsOptions.name}`
+      : undefined;
+    const received = receivedHeader({
+      helo: session.hostNameAppearsAs || '',
+      clientAddress: session.remoteAddress,
+      byHost: options.hostname,
+      protocol,
+      id: tx.traceId,
+      date: now,
+      ...(rcpts.length === 1 && rcpts[0] ? { for: rcpts[0] } : {}),
+      ...(tlsInfo ? { tls: tlsInfo } : {}),
+    });
+    const targets: DeliveryTarget[] = [...tx.targets.keys()].map((user) => ({
+      user,
+      prefix: returnPathHeader(reversePath) + deliveredToHeader(user) + received,
+    }));
+
+    let delivery: Delivery | undefined;
+    const headerChunks: Buffer[] = [];
+    let headerBytes = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (headerBytes < MAX_TRACE_HEADER_BYTES) {
+        headerChunks.push(chunk);
+        headerBytes += chunk.length;
+      }
+    });
+    try {
+      delivery = await options.store.beginDelivery({ targets, traceId: tx.traceId, internalDate: now });
+      // STYLE.md §4: always drain the DATA stream, then check sizeExceeded before answering.
+      await pipeline(stream, delivery.body);
+      if (stream.sizeExceeded) {
+        await delivery.abort();
+        tx.log.info({ size: stream.byteLength, max: maxMessageSize }, 'message too big');
+        // rejectOversized makes smtp-server answer 552 5.3.4 itself.
+        return 'rejected';
+      }
+      const copies = await delivery.commit();
+      const header = await describeHeader(collectHeader(headerChunks, headerBytes));
+      tx.log.info({ size: stream.byteLength, rcpts, tls: session.secure, ...header }, 'message accepted');
+      for (const copy of copies) {
+        tx.log.info(
+          { user: copy.user, mailbox: copy.mailbox, location: copy.location, size: copy.size, uid: copy.uid },
+          'message delivered',
+        );
+      }
+      // RFC 5321 §4.4: the transaction is done; the next MAIL starts a new trace.
+      transactions.delete(session);
+      return `OK: queued as ${tx.traceId}`;
+    } catch (err) {
+      // Drain whatever the client still sends so the reply lands after the final dot.
+      stream.resume();
+      if (delivery)
+        await delivery.abort().catch((abortErr: unknown) => tx.log.error({ err: abortErr }, 'abort failed'));
+      const reply = smtpReplyForError(err);
+      tx.log.error({ err, reply: reply.message, code: reply.responseCode }, 'delivery failed');
+      throw reply;
+    }
+  }
+
+  async function describeHeader(header: Buffer): Promise<Record<string, string | undefined>> {
+    try {
+      const parsed = await simpleParser(header, {
+        skipHtmlToText: true,
+        skipTextToHtml: true,
+        skipImageLinks: true,
+      });
+      return { messageId: parsed.messageId, from: firstAddress(parsed.from), subject: parsed.subject };
+    } catch {
+      return {};
+    }
+  }
+
+  const server = new SMTPServer(serverOptions);
+  server.on('error', (err: Error) => log.error({ err }, 'smtp server error'));
+
+  return {
+    listen({ port, host }) {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.server.once('error', onError);
+        server.listen(port, host, () => {
+          server.server.off('error', onError);
+          const address = server.server.address() as AddressInfo;
+          log.info({ host: address.address, port: address.port }, 'smtp listening');
+          resolve(address);
+        });
+      });
+    },
+    updateTls(tls) {
+      server.updateSecureContext({ key: tls.key, cert: tls.cert });
+    },
+    close() {
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    connections: () => open,
+  };
+}

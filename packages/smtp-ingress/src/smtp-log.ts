@@ -1,0 +1,56 @@
+/**
+ * Adapter from `smtp-server`'s bunyan-style logger to our `Log`. The library logs every client
+ * line (`C: ...`) and reply (`S: ...`) at debug: that is wire traffic, so it goes to `trace`, or
+ * to `info` in transcript mode (issue: learners read the real conversation). AUTH data is masked,
+ * although the ingress itself never offers AUTH.
+ */
+import { format } from 'node:util';
+import type { Log } from '@yubin/core';
+
+const AUTH_LINE = /^(C: AUTH \S+)( .*)?$/i;
+
+function mask(text: string): string {
+  return text.replace(AUTH_LINE, (_m, head: string, rest?: string) => (rest ? `${head} ***` : head));
+}
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+export interface SmtpServerLogger {
+  trace(...args: unknown[]): void;
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+  fatal(...args: unknown[]): void;
+  child(): SmtpServerLogger;
+}
+
+export function smtpServerLogger(log: Log, transcript: boolean): SmtpServerLogger {
+  const emit = (level: Level, args: unknown[]) => {
+    const [first, ...rest] = args;
+    const meta = typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : {};
+    const parts = typeof first === 'object' && first !== null ? rest : args;
+    const text = mask(parts.length > 0 ? format(...(parts as [unknown, ...unknown[]])) : '');
+    const cid = typeof meta.cid === 'string' ? meta.cid : undefined;
+    const fields = { cid, tnx: meta.tnx };
+    // Wire lines from smtp-server are debug; everything else keeps its level but is demoted to debug
+    // when it duplicates what the ingress logs itself.
+    const wire = meta.tnx === 'client' || meta.tnx === 'server' || /^[CS]: /.test(text);
+    if (wire) {
+      if (transcript) log.info({ ...fields, line: text }, 'smtp transcript');
+      else log.trace({ ...fields, line: text }, 'smtp wire');
+      return;
+    }
+    log[level === 'info' ? 'debug' : level](fields, text);
+  };
+  const logger: SmtpServerLogger = {
+    trace: (...a) => emit('trace', a),
+    debug: (...a) => emit('debug', a),
+    info: (...a) => emit('info', a),
+    warn: (...a) => emit('warn', a),
+    error: (...a) => emit('error', a),
+    fatal: (...a) => emit('error', a),
+    child: () => logger,
+  };
+  return logger;
+}
