@@ -1,4 +1,29 @@
-import type { Log, MailStore } from '@yubin/core';
+import { hostname } from 'node:os';
+import { type Delivery, type DeliveryRequest, type Log, type MailStore, nullLog } from '@yubin/core';
+import { MaildirAccount } from './account.js';
+import { StoreContext, sanitizeHost } from './context.js';
+import { beginDelivery } from './delivery.js';
+
+export {
+  DEFAULT_FOLDERS,
+  MAILDROP_LOCK,
+  MaildirAccount,
+  SPECIAL_USE_FILE,
+  SUBSCRIPTIONS,
+} from './account.js';
+export {
+  fileNameWithFlags,
+  flagsFromLetters,
+  lettersFromFlags,
+  parseFileName,
+  parseKeywords,
+} from './flags.js';
+export { INDEX, KEYWORDS, UIDLIST } from './folder.js';
+export { canonicalName, folderDirName, nameFromDir } from './names.js';
+export { MAILDIRSIZE, parseMaildirsize } from './quota.js';
+export { parseSubscriptions, serializeSubscriptions } from './subscriptions.js';
+export { parseUidlist, serializeUidlist, type Uidlist, type UidlistEntry } from './uidlist.js';
+export { pop3Uidl } from './view.js';
 
 export interface MaildirStoreOptions {
   /** Folder holding `<domain>/<localpart>/Maildir/` trees, usually `<data>/mail`. */
@@ -14,6 +39,35 @@ export interface MaildirStoreOptions {
   readonly log?: Log;
 }
 
-export function createMaildirStore(_options: MaildirStoreOptions): MailStore {
-  throw new Error('not implemented');
+/**
+ * A MailStore over Dovecot-compatible Maildir++ trees. Safe to use from several processes at once
+ * (SMTP, POP3, IMAP): UIDs are assigned under `dovecot-uidlist.lock`, every other change is an
+ * atomic rename or unlink.
+ */
+export function createMaildirStore(options: MaildirStoreOptions): MailStore {
+  const log = (options.log ?? nullLog).child({ component: 'maildir' });
+  const ctx = new StoreContext(
+    options.root,
+    sanitizeHost(options.hostname ?? hostname()),
+    log,
+    options.quotaFor ?? (async () => ({})),
+    options.maxMessageSize,
+  );
+  const accounts = new Map<string, MaildirAccount>();
+  const account = (user: string): MaildirAccount => {
+    const key = user.trim().toLowerCase();
+    let acct = accounts.get(key);
+    if (!acct) {
+      acct = new MaildirAccount(user, ctx);
+      accounts.set(key, acct);
+    }
+    return acct;
+  };
+  return {
+    account,
+    beginDelivery: (request: DeliveryRequest): Promise<Delivery> => beginDelivery(ctx, account, request),
+    async close() {
+      ctx.close();
+    },
+  };
 }

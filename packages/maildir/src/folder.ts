@@ -1,0 +1,387 @@
+/**
+ * One Maildir folder (the inbox or a `.Name` directory): scanning new/ and cur/, UID assignment in
+ * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
+ */
+import { appendFile, open, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Flag, Log, MessageStructure } from '@yubin/core';
+import {
+  flagsFromLetters,
+  MAX_KEYWORDS,
+  parseFileName,
+  parseKeywords,
+  serializeKeywords,
+  sizeFromBase,
+} from './flags.js';
+import { listFiles, mapLimit, readTextOrNull } from './fsutil.js';
+import { type Dotlock, errnoCode, withDotlock } from './lock.js';
+import {
+  entriesByBase,
+  newGuid,
+  parseUidlist,
+  serializeEntry,
+  serializeUidlist,
+  type Uidlist,
+  type UidlistEntry,
+} from './uidlist.js';
+
+export const UIDLIST = 'dovecot-uidlist';
+export const KEYWORDS = 'dovecot-keywords';
+export const INDEX = 'yubin-index';
+/** Expunged entries stay in the uidlist (as in Dovecot) until there are this many, or a quarter. */
+const UIDLIST_DEAD_REWRITE = 64;
+/** Index lines beyond twice the live entries (plus this) trigger a compaction. */
+const INDEX_SLACK = 1000;
+/** stat() calls in flight when the index misses. */
+const STAT_CONCURRENCY = 32;
+
+export type Sub = 'new' | 'cur';
+
+export interface FileRef {
+  readonly base: string;
+  readonly name: string;
+  readonly sub: Sub;
+}
+
+export interface ScanEntry extends FileRef {
+  readonly uid: number;
+  readonly size: number;
+  readonly date: Date;
+  readonly letters: string;
+  readonly flags: readonly Flag[];
+}
+
+export interface Scan {
+  readonly uidValidity: number;
+  readonly nextUid: number;
+  /** Ascending UID. */
+  readonly entries: readonly ScanEntry[];
+  readonly keywords: readonly string[];
+}
+
+interface CachedMeta {
+  readonly size: number;
+  readonly date: number;
+}
+
+function deliveryOrder(a: string, b: string): number {
+  const pa = /^(\d+)\.M(\d+)/.exec(a);
+  const pb = /^(\d+)\.M(\d+)/.exec(b);
+  if (pa && pb) {
+    const d = Number(pa[1]) - Number(pb[1]) || Number(pa[2]) - Number(pb[2]);
+    if (d !== 0) return d;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class Folder {
+  readonly uidlistPath: string;
+  private readonly meta = new Map<string, CachedMeta>();
+  private readonly structures = new Map<string, MessageStructure>();
+  private indexLoaded = false;
+  private indexLines = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly allocateUidValidity: () => Promise<number>,
+    private readonly log: Log,
+  ) {
+    this.uidlistPath = join(path, UIDLIST);
+  }
+
+  sub(sub: Sub | 'tmp'): string {
+    return join(this.path, sub);
+  }
+
+  filePath(ref: FileRef): string {
+    return join(this.path, ref.sub, ref.name);
+  }
+
+  /** new/ first, then cur/: a message renamed new/ → cur/ meanwhile is then seen at least once. */
+  async readFiles(): Promise<Map<string, FileRef>> {
+    const fresh = await listFiles(this.sub('new'));
+    const current = await listFiles(this.sub('cur'));
+    const files = new Map<string, FileRef>();
+    for (const name of fresh)
+      files.set(parseFileName(name).base, { base: parseFileName(name).base, name, sub: 'new' });
+    for (const name of current) {
+      const base = parseFileName(name).base;
+      files.set(base, { base, name, sub: 'cur' });
+    }
+    return files;
+  }
+
+  /** Finds a message's current file by its base (after another process renamed it). */
+  async find(base: string): Promise<FileRef | undefined> {
+    return (await this.readFiles()).get(base);
+  }
+
+  async readUidlist(): Promise<Uidlist | null> {
+    const text = await readTextOrNull(this.uidlistPath);
+    return text === null ? null : parseUidlist(text);
+  }
+
+  async readKeywords(): Promise<string[]> {
+    const text = await readTextOrNull(join(this.path, KEYWORDS));
+    return text === null ? [] : parseKeywords(text);
+  }
+
+  locked<T>(fn: (lock: Dotlock) => Promise<T>): Promise<T> {
+    return withDotlock(this.uidlistPath, fn);
+  }
+
+  /**
+   * Lists the folder with UIDs. Without the lock when the uidlist already knows every file; else,
+   * under the lock, assigns UIDs to new files in delivery order and rewrites the uidlist.
+   */
+  async scan(): Promise<Scan> {
+    let files = await this.readFiles();
+    const list = await this.readUidlist();
+    if (list) {
+      const byBase = entriesByBase(list);
+      let unknown = 0;
+      for (const base of files.keys()) if (!byBase.has(base)) unknown++;
+      if (unknown === 0) {
+        let missing = list.entries.length - files.size;
+        if (missing > 0) {
+          // readdir() may skip an entry renamed during the listing: look twice before calling it gone.
+          files = union(files, await this.readFiles());
+          missing = list.entries.length - countKnown(list, files);
+        }
+        if (missing <= Math.max(UIDLIST_DEAD_REWRITE, list.entries.length / 4))
+          return this.finish(list, files);
+      }
+    }
+    return this.locked((lock) => this.rebuildLocked(lock));
+  }
+
+  /** Under the lock: re-reads everything, assigns UIDs to unknown files, drops confirmed-gone entries. */
+  private async rebuildLocked(lock: Dotlock): Promise<Scan> {
+    let list = await this.readUidlist();
+    let files = await this.readFiles();
+    if (list && countKnown(list, files) < list.entries.length) files = union(files, await this.readFiles());
+    if (!list) {
+      const uidValidity = await this.allocateUidValidity();
+      list = { uidValidity, nextUid: 1, guid: newGuid(), entries: [] };
+      this.log.debug({ folder: this.path, uidValidity }, 'uidlist created');
+    }
+    const byBase = entriesByBase(list);
+    const entries: UidlistEntry[] = [];
+    for (const entry of list.entries) {
+      const file = files.get(parseFileName(entry.name).base);
+      if (file) entries.push({ uid: entry.uid, name: file.name });
+    }
+    const unknown = [...files.keys()].filter((base) => !byBase.has(base)).sort(deliveryOrder);
+    let nextUid = list.nextUid;
+    for (const base of unknown) entries.push({ uid: nextUid++, name: (files.get(base) as FileRef).name });
+    const updated: Uidlist = { uidValidity: list.uidValidity, nextUid, guid: list.guid, entries };
+    await lock.replace(serializeUidlist(updated));
+    return this.finish(updated, files);
+  }
+
+  /**
+   * Gives UIDs to freshly stored files (delivery, append, copy) by appending uidlist lines under the
+   * lock; files the uidlist already knows keep theirs. Returns base → UID.
+   */
+  async assign(names: readonly string[]): Promise<Map<string, number>> {
+    return this.locked(async (lock) => {
+      let list = await this.readUidlist();
+      if (!list) {
+        await this.rebuildLocked(lock);
+        list = await this.readUidlist();
+        if (!list) return new Map();
+        return new Map([...entriesByBase(list)].map(([base, e]) => [base, e.uid]));
+      }
+      const byBase = entriesByBase(list);
+      const result = new Map<string, number>();
+      let next = list.nextUid;
+      let lines = '';
+      for (const name of names) {
+        const base = parseFileName(name).base;
+        const known = byBase.get(base);
+        if (known) {
+          result.set(base, known.uid);
+          continue;
+        }
+        const uid = next++;
+        result.set(base, uid);
+        lines += serializeEntry({ uid, name });
+      }
+      if (lines !== '') {
+        const handle = await open(this.uidlistPath, 'a');
+        try {
+          await handle.write(lines);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }
+      return result;
+    });
+  }
+
+  /** Makes sure every keyword has a letter; returns the folder's keyword list. */
+  async ensureKeywords(keywords: readonly string[]): Promise<string[]> {
+    const has = (list: readonly string[], k: string) => list.some((x) => x.toLowerCase() === k.toLowerCase());
+    const current = await this.readKeywords();
+    if (keywords.every((k) => has(current, k))) return current;
+    return this.locked(async () => {
+      const list = await this.readKeywords();
+      let changed = false;
+      for (const keyword of keywords) {
+        if (has(list, keyword)) continue;
+        const hole = list.indexOf('');
+        if (hole >= 0) list[hole] = keyword;
+        else if (list.length < MAX_KEYWORDS) list.push(keyword);
+        else {
+          this.log.warn({ folder: this.path, keyword }, 'keyword not stored: all 26 letters in use');
+          continue;
+        }
+        changed = true;
+      }
+      if (changed) {
+        const target = join(this.path, KEYWORDS);
+        const temp = `${target}.${process.pid}.tmp`;
+        await writeFile(temp, serializeKeywords(list));
+        await rename(temp, target);
+      }
+      return list;
+    });
+  }
+
+  private async finish(list: Uidlist, files: Map<string, FileRef>): Promise<Scan> {
+    const keywords = await this.readKeywords();
+    await this.loadIndex();
+    const refs: Array<FileRef & { uid: number }> = [];
+    for (const entry of list.entries) {
+      const file = files.get(parseFileName(entry.name).base);
+      if (file) refs.push({ ...file, uid: entry.uid });
+    }
+    const misses = refs.filter((ref) => !this.meta.has(ref.base));
+    if (misses.length > 0) {
+      let lines = '';
+      await mapLimit(misses, STAT_CONCURRENCY, async (ref) => {
+        try {
+          const st = await stat(this.filePath(ref));
+          const meta = { size: sizeFromBase(ref.base) ?? st.size, date: Math.floor(st.mtimeMs) };
+          this.meta.set(ref.base, meta);
+          lines += `M\t${ref.base}\t${meta.size}\t${meta.date}\n`;
+        } catch (err) {
+          if (errnoCode(err) !== 'ENOENT') throw err;
+        }
+      });
+      if (lines !== '') await this.appendIndex(lines);
+    }
+    const entries: ScanEntry[] = refs.map((ref) => {
+      const meta = this.meta.get(ref.base) ?? { size: sizeFromBase(ref.base) ?? 0, date: Date.now() };
+      const letters = ref.sub === 'cur' ? parseFileName(ref.name).letters : '';
+      return {
+        ...ref,
+        size: meta.size,
+        date: new Date(meta.date),
+        letters,
+        flags: flagsFromLetters(letters, keywords),
+      };
+    });
+    if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
+    return { uidValidity: list.uidValidity, nextUid: list.nextUid, entries, keywords };
+  }
+
+  /** Records what a writer already knows, sparing the first reader a stat(). */
+  async remember(base: string, size: number, date: Date): Promise<void> {
+    await this.loadIndex();
+    const meta = { size, date: date.getTime() };
+    this.meta.set(base, meta);
+    await this.appendIndex(`M\t${base}\t${meta.size}\t${meta.date}\n`);
+  }
+
+  async structure(base: string, load: () => Promise<Buffer>, parse: (raw: Buffer) => MessageStructure) {
+    await this.loadIndex();
+    const cached = this.structures.get(base);
+    if (cached) return cached;
+    const structure = parse(await load());
+    this.structures.set(base, structure);
+    await this.appendIndex(`S\t${base}\t${JSON.stringify(structure)}\n`);
+    return structure;
+  }
+
+  private async appendIndex(lines: string): Promise<void> {
+    try {
+      await appendFile(join(this.path, INDEX), lines);
+      this.indexLines += lines.split('\n').length - 1;
+    } catch (err) {
+      // The index is a cache: failing to extend it costs time later, never data.
+      this.log.warn({ folder: this.path, err }, 'index append failed');
+    }
+  }
+
+  private async loadIndex(): Promise<void> {
+    if (this.indexLoaded) return;
+    this.indexLoaded = true;
+    let text: string | null = null;
+    try {
+      text = await readTextOrNull(join(this.path, INDEX));
+    } catch (err) {
+      this.log.warn({ folder: this.path, err }, 'index unreadable');
+    }
+    if (text === null) return;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      this.indexLines++;
+      const fields = line.split('\t');
+      if (fields[0] === 'M' && fields.length === 4) {
+        const size = Number(fields[2]);
+        const date = Number(fields[3]);
+        if (Number.isSafeInteger(size) && size >= 0 && Number.isSafeInteger(date))
+          this.meta.set(fields[1] as string, { size, date });
+      } else if (fields[0] === 'S' && fields.length >= 3) {
+        try {
+          const value: unknown = JSON.parse(fields.slice(2).join('\t'));
+          if (isStructure(value)) this.structures.set(fields[1] as string, value);
+        } catch {
+          // A torn or damaged line: the structure is computed again when asked for.
+        }
+      }
+    }
+  }
+
+  private async compactIndex(live: readonly ScanEntry[]): Promise<void> {
+    let text = '';
+    for (const entry of live) {
+      text += `M\t${entry.base}\t${entry.size}\t${entry.date.getTime()}\n`;
+      const structure = this.structures.get(entry.base);
+      if (structure) text += `S\t${entry.base}\t${JSON.stringify(structure)}\n`;
+    }
+    const target = join(this.path, INDEX);
+    const temp = `${target}.${process.pid}.tmp`;
+    try {
+      await writeFile(temp, text);
+      await rename(temp, target);
+      this.indexLines = text.split('\n').length - 1;
+    } catch (err) {
+      this.log.warn({ folder: this.path, err }, 'index compaction failed');
+    }
+  }
+}
+
+function isStructure(value: unknown): value is MessageStructure {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'envelope' in value &&
+    'body' in value &&
+    typeof (value as { body: unknown }).body === 'object'
+  );
+}
+
+function union(a: Map<string, FileRef>, b: Map<string, FileRef>): Map<string, FileRef> {
+  const out = new Map(a);
+  for (const [base, ref] of b) out.set(base, ref);
+  return out;
+}
+
+function countKnown(list: Uidlist, files: Map<string, FileRef>): number {
+  let n = 0;
+  for (const entry of list.entries) if (files.has(parseFileName(entry.name).base)) n++;
+  return n;
+}

@@ -1,0 +1,458 @@
+/**
+ * MailboxView over one Maildir folder: a snapshot that changes only when the session asks.
+ * A read-write view claims new/ messages by renaming them into cur/ (RFC 3501 §2.3.2: only the
+ * session that does so sees them \Recent); a read-only view never renames anything.
+ */
+import { open, rename, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import {
+  type ByteRange,
+  type CopyResult,
+  type Flag,
+  type FlagOperation,
+  type MailboxChanges,
+  type MailboxView,
+  type MessageMeta,
+  type MessageStructure,
+  StoreError,
+  storeErrorFromFs,
+} from '@yubin/core';
+import { parseMessageStructure } from '@yubin/mime';
+import {
+  canonicalFlag,
+  fileNameWithFlags,
+  flagsFromLetters,
+  lettersFromFlags,
+  parseFileName,
+  sortFlags,
+} from './flags.js';
+import type { FileRef, Folder, Scan, ScanEntry } from './folder.js';
+import { mapLimit } from './fsutil.js';
+import { errnoCode } from './lock.js';
+
+/** Renames/unlinks in flight for one call. */
+const FILE_OP_CONCURRENCY = 16;
+
+export interface Rec {
+  readonly uid: number;
+  readonly base: string;
+  name: string;
+  sub: 'new' | 'cur';
+  readonly size: number;
+  readonly date: Date;
+  letters: string;
+  flags: readonly Flag[];
+  gone: boolean;
+  meta: MessageMeta;
+}
+
+/** Dovecot's default `pop3_uidl_format = %08Xu%08Xv`. */
+export function pop3Uidl(uid: number, uidValidity: number): string {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return hex(uid) + hex(uidValidity);
+}
+
+/** What a view needs from its account. */
+export interface ViewHost {
+  transfer(
+    source: Folder,
+    recs: readonly Rec[],
+    destination: string,
+    mode: 'copy' | 'move',
+  ): Promise<{ result: CopyResult; moved: number[] }>;
+  addUsage(bytes: number, messages: number): Promise<void>;
+  watch(path: string, listener: () => void): () => void;
+}
+
+export class MaildirView implements MailboxView {
+  private recs: Rec[] = [];
+  private byUid = new Map<number, Rec>();
+  private readonly recent = new Set<number>();
+  private maxUid = 0;
+  private _uidNext = 1;
+  private _keywords: string[] = [];
+  private cache: MessageMeta[] | null = null;
+  private readonly listeners = new Set<() => void>();
+  private unwatch: (() => void) | undefined;
+  private closed = false;
+  private peeking = false;
+
+  private constructor(
+    readonly name: string,
+    readonly uidValidity: number,
+    readonly readOnly: boolean,
+    private readonly folder: Folder,
+    private readonly host: ViewHost,
+  ) {}
+
+  static async open(name: string, folder: Folder, readOnly: boolean, host: ViewHost): Promise<MaildirView> {
+    const scan = await folder.scan();
+    const view = new MaildirView(name, scan.uidValidity, readOnly, folder, host);
+    const entries = await view.claim(scan.entries);
+    view._keywords = scan.keywords.filter((k) => k !== '');
+    view._uidNext = scan.nextUid;
+    for (const entry of entries) view.push(entry);
+    return view;
+  }
+
+  get messages(): readonly MessageMeta[] {
+    if (!this.cache) this.cache = this.recs.map((r) => r.meta);
+    return this.cache;
+  }
+
+  get uidNext(): number {
+    return this._uidNext;
+  }
+
+  get keywords(): readonly string[] {
+    return this._keywords;
+  }
+
+  isRecent(uid: number): boolean {
+    if (this.readOnly) return this.byUid.get(uid)?.sub === 'new';
+    return this.recent.has(uid);
+  }
+
+  private makeMeta(rec: Omit<Rec, 'meta'>): MessageMeta {
+    return {
+      uid: rec.uid,
+      uidl: pop3Uidl(rec.uid, this.uidValidity),
+      size: rec.size,
+      internalDate: rec.date,
+      flags: rec.flags,
+    };
+  }
+
+  private push(entry: ScanEntry): void {
+    const partial = {
+      uid: entry.uid,
+      base: entry.base,
+      name: entry.name,
+      sub: entry.sub,
+      size: entry.size,
+      date: entry.date,
+      letters: entry.letters,
+      flags: entry.flags,
+      gone: false,
+    };
+    const rec: Rec = { ...partial, meta: this.makeMeta(partial) };
+    this.recs.push(rec);
+    this.byUid.set(rec.uid, rec);
+    if (rec.uid > this.maxUid) this.maxUid = rec.uid;
+    this.cache = null;
+  }
+
+  private setFlagsOf(rec: Rec, letters: string, flags: readonly Flag[]): void {
+    rec.letters = letters;
+    rec.flags = flags;
+    rec.meta = this.makeMeta(rec);
+    this.cache = null;
+  }
+
+  /** A read-write view renames new/ messages into cur/; those it wins are recent to it alone. */
+  private async claim(entries: readonly ScanEntry[]): Promise<ScanEntry[]> {
+    if (this.readOnly) return [...entries];
+    return mapLimit(entries, FILE_OP_CONCURRENCY, async (entry) => {
+      if (entry.sub !== 'new' || this.byUid.has(entry.uid)) return entry;
+      const name = fileNameWithFlags(entry.base, '');
+      try {
+        await rename(this.folder.filePath(entry), this.folder.filePath({ ...entry, sub: 'cur', name }));
+        this.recent.add(entry.uid);
+        return { ...entry, sub: 'cur' as const, name };
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'claim new message');
+        // Another session claimed it first.
+        const ref = await this.folder.find(entry.base);
+        return ref ? { ...entry, ...ref } : entry;
+      }
+    });
+  }
+
+  async sync(options?: { readonly expunges?: boolean }): Promise<MailboxChanges> {
+    this.assertOpen();
+    const scan = await this.folder.scan();
+    const entries = await this.claim(scan.entries);
+    const current = new Map(entries.map((e) => [e.uid, e]));
+    const expunges = options?.expunges !== false;
+    const expunged: number[] = [];
+    const flagsChanged: MessageMeta[] = [];
+    const kept: Rec[] = [];
+    for (const rec of this.recs) {
+      const entry = current.get(rec.uid);
+      if (!entry || rec.gone) {
+        if (expunges) {
+          expunged.push(rec.uid);
+          this.byUid.delete(rec.uid);
+          this.recent.delete(rec.uid);
+          continue;
+        }
+        rec.gone = true;
+        kept.push(rec);
+        continue;
+      }
+      rec.name = entry.name;
+      rec.sub = entry.sub;
+      if (entry.letters !== rec.letters) {
+        const before = rec.flags.join(' ');
+        this.setFlagsOf(rec, entry.letters, entry.flags);
+        if (rec.flags.join(' ') !== before) flagsChanged.push(rec.meta);
+      }
+      kept.push(rec);
+    }
+    if (kept.length !== this.recs.length) this.cache = null;
+    this.recs = kept;
+    const added: MessageMeta[] = [];
+    for (const entry of entries) {
+      if (entry.uid <= this.maxUid) continue;
+      this.push(entry);
+      added.push(this.recs[this.recs.length - 1]?.meta as MessageMeta);
+    }
+    this._uidNext = Math.max(this._uidNext, scan.nextUid);
+    const keywordsChanged = this.mergeKeywords(scan.keywords);
+    return { expunged, added, flagsChanged, keywordsChanged };
+  }
+
+  private mergeKeywords(keywords: readonly string[]): boolean {
+    let changed = false;
+    for (const keyword of keywords) {
+      if (keyword === '' || this._keywords.some((k) => k.toLowerCase() === keyword.toLowerCase())) continue;
+      this._keywords = [...this._keywords, keyword];
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Whether sync() would report something, without changing the snapshot. */
+  private differs(scan: Scan): boolean {
+    const current = new Map(scan.entries.map((e) => [e.uid, e]));
+    for (const rec of this.recs) {
+      if (rec.gone) continue;
+      const entry = current.get(rec.uid);
+      if (!entry) return true;
+      if (entry.letters !== rec.letters && entry.flags.join(' ') !== rec.flags.join(' ')) return true;
+    }
+    if (scan.entries.some((e) => e.uid > this.maxUid)) return true;
+    return scan.keywords.some(
+      (k) => k !== '' && !this._keywords.some((x) => x.toLowerCase() === k.toLowerCase()),
+    );
+  }
+
+  onChange(listener: () => void): () => void {
+    this.assertOpen();
+    this.listeners.add(listener);
+    if (!this.unwatch) this.unwatch = this.host.watch(this.folder.path, () => void this.peek());
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.unwatch) {
+        this.unwatch();
+        this.unwatch = undefined;
+      }
+    };
+  }
+
+  private async peek(): Promise<void> {
+    if (this.closed || this.peeking || this.listeners.size === 0) return;
+    this.peeking = true;
+    try {
+      if (!this.differs(await this.folder.scan())) return;
+    } catch {
+      return;
+    } finally {
+      this.peeking = false;
+    }
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('CANNOT', 'mailbox view is closed');
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.readOnly) throw new StoreError('CANNOT', 'mailbox is open read-only');
+  }
+
+  /** The message's record and an open handle on its current file. */
+  private async openFile(uid: number) {
+    this.assertOpen();
+    const rec = this.byUid.get(uid);
+    if (!rec) throw new StoreError('NOT_FOUND', `no message with UID ${uid}`);
+    if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return { rec, handle: await open(this.folder.filePath(rec), 'r') };
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'open message');
+        const ref = await this.folder.find(rec.base);
+        if (!ref) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
+        rec.name = ref.name;
+        rec.sub = ref.sub;
+      }
+    }
+    throw new StoreError('TEMP', `message ${uid} keeps moving`);
+  }
+
+  private clamp(size: number, range?: ByteRange): { start: number; end: number } {
+    const start = Math.min(Math.max(0, range?.start ?? 0), size);
+    const end = Math.max(start, Math.min(range?.end ?? size, size));
+    return { start, end };
+  }
+
+  async read(uid: number, range?: ByteRange): Promise<Buffer> {
+    const { rec, handle } = await this.openFile(uid);
+    try {
+      const size = (await handle.stat()).size;
+      const { start, end } = this.clamp(size, range);
+      const buffer = Buffer.alloc(end - start);
+      let done = 0;
+      while (done < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      void rec;
+      return done === buffer.length ? buffer : buffer.subarray(0, done);
+    } catch (err) {
+      throw storeErrorFromFs(err, 'read message');
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async stream(uid: number, range?: ByteRange): Promise<Readable> {
+    const { handle } = await this.openFile(uid);
+    try {
+      const size = (await handle.stat()).size;
+      const { start, end } = this.clamp(size, range);
+      if (end === start) {
+        await handle.close();
+        const { Readable } = await import('node:stream');
+        return Readable.from([]);
+      }
+      return handle.createReadStream({ start, end: end - 1, autoClose: true });
+    } catch (err) {
+      await handle.close();
+      throw storeErrorFromFs(err, 'stream message');
+    }
+  }
+
+  async structure(uid: number): Promise<MessageStructure> {
+    const rec = this.byUid.get(uid);
+    if (!rec) throw new StoreError('NOT_FOUND', `no message with UID ${uid}`);
+    if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
+    return this.folder.structure(rec.base, () => this.read(uid), parseMessageStructure);
+  }
+
+  async setFlags(uids: readonly number[], op: FlagOperation, flags: readonly Flag[]): Promise<MessageMeta[]> {
+    this.assertWritable();
+    const wanted = sortFlags(flags.map(canonicalFlag).filter((f) => f.toLowerCase() !== '\\recent'));
+    const newKeywords = op === 'remove' ? [] : wanted.filter((f) => !f.startsWith('\\'));
+    const keywords =
+      newKeywords.length > 0
+        ? await this.folder.ensureKeywords(newKeywords)
+        : await this.folder.readKeywords();
+    this.mergeKeywords(keywords);
+    const lower = new Set(wanted.map((f) => f.toLowerCase()));
+    const targets = [...new Set(uids)].sort((a, b) => a - b);
+    const changed = await mapLimit(targets, FILE_OP_CONCURRENCY, async (uid) => {
+      const rec = this.byUid.get(uid);
+      if (!rec || rec.gone) return null;
+      let ref: FileRef = rec;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const parsed = parseFileName(ref.name);
+        const currentLetters = ref.sub === 'cur' ? parsed.letters : '';
+        const current = flagsFromLetters(currentLetters, keywords);
+        let next: Flag[];
+        if (op === 'set') next = wanted;
+        else if (op === 'add') next = sortFlags([...current, ...wanted]);
+        else next = current.filter((f) => !lower.has(f.toLowerCase()));
+        const letters = lettersFromFlags(next, keywords, currentLetters);
+        const name = fileNameWithFlags(rec.base, letters, parsed.extra);
+        try {
+          if (name !== ref.name || ref.sub !== 'cur')
+            await rename(
+              this.folder.filePath(ref),
+              this.folder.filePath({ base: rec.base, sub: 'cur', name }),
+            );
+          const before = rec.flags.join(' ');
+          rec.name = name;
+          rec.sub = 'cur';
+          this.setFlagsOf(rec, letters, flagsFromLetters(letters, keywords));
+          return rec.flags.join(' ') !== before ? rec.meta : null;
+        } catch (err) {
+          if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'set flags');
+          const found = await this.folder.find(rec.base);
+          if (!found) return null;
+          ref = found;
+        }
+      }
+      throw new StoreError('TEMP', `message ${uid} keeps moving`);
+    });
+    return changed.filter((m): m is MessageMeta => m !== null);
+  }
+
+  async expunge(uids?: readonly number[]): Promise<number[]> {
+    this.assertWritable();
+    const only = uids ? new Set(uids) : null;
+    const doomed = this.recs.filter(
+      (r) => !r.gone && r.flags.includes('\\Deleted') && (only === null || only.has(r.uid)),
+    );
+    let bytes = 0;
+    let count = 0;
+    await mapLimit(doomed, FILE_OP_CONCURRENCY, async (rec) => {
+      let ref: FileRef = rec;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          await unlink(this.folder.filePath(ref));
+          bytes += rec.size;
+          count++;
+          return;
+        } catch (err) {
+          if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'expunge');
+          const found = await this.folder.find(rec.base);
+          if (!found) return;
+          ref = found;
+        }
+      }
+    });
+    await this.host.addUsage(-bytes, -count);
+    return this.drop(doomed.map((r) => r.uid));
+  }
+
+  private drop(uids: readonly number[]): number[] {
+    const set = new Set(uids);
+    this.recs = this.recs.filter((r) => !set.has(r.uid));
+    for (const uid of set) {
+      this.byUid.delete(uid);
+      this.recent.delete(uid);
+    }
+    this.cache = null;
+    return [...set].sort((a, b) => a - b);
+  }
+
+  private selected(uids: readonly number[]): Rec[] {
+    const set = new Set(uids);
+    return this.recs.filter((r) => set.has(r.uid) && !r.gone);
+  }
+
+  async copy(uids: readonly number[], destination: string): Promise<CopyResult> {
+    this.assertOpen();
+    return (await this.host.transfer(this.folder, this.selected(uids), destination, 'copy')).result;
+  }
+
+  async move(
+    uids: readonly number[],
+    destination: string,
+  ): Promise<CopyResult & { readonly expunged: number[] }> {
+    this.assertWritable();
+    const { result, moved } = await this.host.transfer(this.folder, this.selected(uids), destination, 'move');
+    return { ...result, expunged: this.drop(moved) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
+}

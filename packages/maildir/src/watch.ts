@@ -1,0 +1,120 @@
+/**
+ * Change notification across processes: fs.watch on new/ and cur/ (debounced) plus a cheap periodic
+ * stat of both directories' mtimes, for file systems where inotify misses other writers (NFS, some
+ * containers) or a watcher dies with its directory.
+ */
+import { type FSWatcher, watch } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Log } from '@yubin/core';
+
+/** Coalesces the burst of events one delivery or flag change makes. */
+export const WATCH_DEBOUNCE_MS = 30;
+/** The safety net's period: a missed event is noticed within this. */
+export const WATCH_POLL_MS = 1000;
+
+export class FolderWatcher {
+  private readonly listeners = new Set<() => void>();
+  private watchers: FSWatcher[] = [];
+  private poll: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private stamp = '';
+  private polling = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly log: Log,
+    private readonly onEmpty: () => void,
+  ) {}
+
+  add(listener: () => void): () => void {
+    this.listeners.add(listener);
+    if (this.listeners.size === 1) this.start();
+    return () => {
+      if (!this.listeners.delete(listener)) return;
+      if (this.listeners.size === 0) {
+        this.stop();
+        this.onEmpty();
+      }
+    };
+  }
+
+  private start(): void {
+    for (const sub of ['new', 'cur']) {
+      try {
+        const watcher = watch(join(this.path, sub), { persistent: false }, () => this.fire());
+        watcher.on('error', (err) => {
+          this.log.debug({ folder: this.path, err }, 'folder watcher stopped');
+          watcher.close();
+        });
+        this.watchers.push(watcher);
+      } catch (err) {
+        this.log.debug({ folder: this.path, err }, 'folder watcher unavailable');
+      }
+    }
+    void this.readStamp().then((stamp) => {
+      if (this.stamp === '') this.stamp = stamp;
+    });
+    this.poll = setInterval(() => void this.check(), WATCH_POLL_MS);
+    this.poll.unref();
+  }
+
+  stop(): void {
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    if (this.poll) clearInterval(this.poll);
+    if (this.debounce) clearTimeout(this.debounce);
+    this.poll = undefined;
+    this.debounce = undefined;
+  }
+
+  close(): void {
+    this.listeners.clear();
+    this.stop();
+  }
+
+  private async readStamp(): Promise<string> {
+    const parts: string[] = [];
+    for (const sub of ['new', 'cur']) {
+      try {
+        const st = await stat(join(this.path, sub));
+        parts.push(`${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
+      } catch {
+        parts.push('-');
+      }
+    }
+    return parts.join('/');
+  }
+
+  private async check(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const stamp = await this.readStamp();
+      if (stamp !== this.stamp) {
+        this.stamp = stamp;
+        this.fire();
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private fire(): void {
+    if (this.debounce || this.listeners.size === 0) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.readStamp().then((stamp) => {
+        this.stamp = stamp;
+      });
+      for (const listener of [...this.listeners]) {
+        try {
+          listener();
+        } catch (err) {
+          this.log.warn({ folder: this.path, err }, 'change listener failed');
+        }
+      }
+    }, WATCH_DEBOUNCE_MS);
+    this.debounce.unref();
+  }
+}

@@ -1,0 +1,157 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MailStore } from '@yubin/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
+
+let root: string;
+let cleanup: () => Promise<void>;
+let s: MailStore;
+
+beforeEach(async () => {
+  ({ root, cleanup } = await tempRoot());
+  s = store(root);
+  await s.account('Alice@Yubin.test').ensure();
+});
+afterEach(async () => {
+  await s.close();
+  await cleanup();
+});
+
+describe('layout', () => {
+  it('creates the Dovecot layout with default folders and subscriptions', async () => {
+    const md = MAILDIR(root);
+    const entries = (await readdir(md)).sort();
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        '.Archive',
+        '.Drafts',
+        '.Junk',
+        '.Sent',
+        '.Trash',
+        'cur',
+        'new',
+        'tmp',
+        'subscriptions',
+        'maildirsize',
+      ]),
+    );
+    expect(await readFile(join(md, 'subscriptions'), 'utf8')).toBe(
+      'V\t2\n\nArchive\nDrafts\nINBOX\nJunk\nSent\nTrash\n',
+    );
+    const list = await s.account('alice@yubin.test').list();
+    expect(list.map((m) => [m.name, m.specialUse ?? null, m.subscribed])).toEqual([
+      ['INBOX', null, true],
+      ['Archive', '\\Archive', true],
+      ['Drafts', '\\Drafts', true],
+      ['Junk', '\\Junk', true],
+      ['Sent', '\\Sent', true],
+      ['Trash', '\\Trash', true],
+    ]);
+  });
+});
+
+describe('delivery and views', () => {
+  it('delivers with CRLF, assigns UIDs and exposes them in a view', async () => {
+    const copies = await deliver(s, ['alice@yubin.test'], 'Subject: a\n\nhello\n');
+    expect(copies).toHaveLength(1);
+    expect(copies[0]?.size).toBe(21);
+    expect(copies[0]?.uid).toBe(1);
+    const acct = s.account('alice@yubin.test');
+    const view = await acct.open('INBOX');
+    expect(view.messages.map((m) => m.uid)).toEqual([1]);
+    expect(view.isRecent(1)).toBe(true);
+    expect(view.messages[0]?.uidl).toBe(
+      `00000001${view.uidValidity.toString(16).toUpperCase().padStart(8, '0')}`,
+    );
+    expect((await view.read(1)).toString()).toBe('Subject: a\r\n\r\nhello\r\n');
+    expect((await view.read(1, { start: 2, end: 9 })).toString()).toBe('bject: ');
+    // moved new/ → cur/ by the read-write open
+    expect(await readdir(join(MAILDIR(root), 'new'))).toEqual([]);
+    const cur = await readdir(join(MAILDIR(root), 'cur'));
+    expect(cur).toHaveLength(1);
+    expect(cur[0]).toMatch(/^\d+\.M\d+P\d+Q\d+\.test\.host,S=21,W=21:2,$/);
+    const uidlist = await readFile(join(MAILDIR(root), 'dovecot-uidlist'), 'utf8');
+    expect(uidlist).toMatch(/^3 V\d+ N\d+ G[0-9a-f]{32}\n1 :\d+\.M\d+P\d+Q\d+\.test\.host,S=21,W=21\n$/);
+    await view.close();
+  });
+
+  it('sets flags by renaming, reports other sessions changes at sync', async () => {
+    await deliver(s, ['alice@yubin.test'], 'a\r\n');
+    await deliver(s, ['alice@yubin.test'], 'b\r\n');
+    const acct = s.account('alice@yubin.test');
+    const v1 = await acct.open('INBOX');
+    const v2 = await acct.open('INBOX');
+    expect(v1.isRecent(1)).toBe(true);
+    expect(v2.isRecent(1)).toBe(false);
+    const changed = await v1.setFlags([1], 'add', ['\\seen', '$Forwarded']);
+    expect(changed.map((m) => [m.uid, m.flags])).toEqual([[1, ['\\Seen', '$Forwarded']]]);
+    const cur = (await readdir(join(MAILDIR(root), 'cur'))).sort();
+    expect(cur.some((n) => n.endsWith(':2,Sa'))).toBe(true);
+    expect(await readFile(join(MAILDIR(root), 'dovecot-keywords'), 'utf8')).toBe('0 $Forwarded\n');
+    expect(await v1.sync()).toEqual({ expunged: [], added: [], flagsChanged: [], keywordsChanged: false });
+    const c2 = await v2.sync();
+    expect(c2.flagsChanged.map((m) => [m.uid, m.flags])).toEqual([[1, ['\\Seen', '$Forwarded']]]);
+    expect(c2.keywordsChanged).toBe(true);
+    await v2.setFlags([1, 2], 'add', ['\\Deleted']);
+    expect(await v2.expunge([2])).toEqual([2]);
+    const c1 = await v1.sync({ expunges: false });
+    expect(c1.expunged).toEqual([]);
+    expect(v1.messages.map((m) => m.uid)).toEqual([1, 2]);
+    await expect(v1.read(2)).rejects.toMatchObject({ code: 'EXPUNGED' });
+    const c1b = await v1.sync();
+    expect(c1b.expunged).toEqual([2]);
+    expect(v1.messages.map((m) => m.uid)).toEqual([1]);
+    await v1.close();
+    await v2.close();
+  });
+
+  it('copies and moves with COPYUID pairs', async () => {
+    for (const b of ['a', 'b', 'c']) await deliver(s, ['alice@yubin.test'], `${b}\r\n`);
+    const acct = s.account('alice@yubin.test');
+    const v = await acct.open('INBOX');
+    await v.setFlags([2], 'add', ['\\Flagged', 'work']);
+    const copy = await v.copy([1, 2], 'Archive');
+    expect(copy.pairs).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    const move = await v.move([2, 3], 'Trash');
+    expect(move.pairs).toEqual([
+      [2, 1],
+      [3, 2],
+    ]);
+    expect(move.expunged).toEqual([2, 3]);
+    expect(v.messages.map((m) => m.uid)).toEqual([1]);
+    const archive = await acct.open('Archive');
+    expect(archive.messages.map((m) => [m.uid, m.flags])).toEqual([
+      [1, []],
+      [2, ['\\Flagged', 'work']],
+    ]);
+    expect((await archive.read(2)).toString()).toBe('b\r\n');
+    const st = await acct.status('Trash');
+    expect(st.messages).toBe(2);
+    expect(st.uidNext).toBe(3);
+    expect((await acct.quota()).messages).toBe(5);
+    await v.close();
+    await archive.close();
+  });
+
+  it('appends with flags and internal date', async () => {
+    const acct = s.account('alice@yubin.test');
+    const date = new Date('2020-01-02T03:04:05Z');
+    const r = await acct.append('Drafts', Buffer.from('x\ny\n'), {
+      flags: ['\\Draft', '\\Seen'],
+      internalDate: date,
+    });
+    expect(r.uid).toBe(1);
+    const v = await acct.open('Drafts', { readOnly: true });
+    expect(v.messages[0]).toMatchObject({
+      uid: 1,
+      size: 6,
+      flags: ['\\Draft', '\\Seen'],
+      internalDate: date,
+    });
+    await v.close();
+  });
+});
