@@ -1,4 +1,19 @@
 export {
+  ALICE,
+  BOB,
+  type ConformanceStoreOptions,
+  describeMailStore,
+  expectStoreError,
+  type MailStoreFactory,
+  NOTIFY_TIMEOUT_MS,
+  SMALL,
+  SMALL_MAX_BYTES,
+  SMALL_MAX_MESSAGES,
+  SUITE_MAX_MESSAGE_SIZE,
+  sampleMessage,
+  waitFor,
+} from './conformance.js';
+export {
   createMemoryStore,
   DEFAULT_MAILBOXES,
   type FailNextOptions,

@@ -818,7 +818,7 @@ class MemoryView implements MailboxView {
       if (only && !only.has(meta.uid)) continue;
       const m = this.live(meta.uid);
       // RFC 3501 §6.4.3: only messages with \Deleted are removed.
-      if (!m || !m.meta.flags.includes('\\Deleted')) continue;
+      if (!m?.meta.flags.includes('\\Deleted')) continue;
       this.box.messages.delete(m.uid);
       removed.push(m.uid);
     }

@@ -24,7 +24,6 @@ export function normalizeMailboxName(name: string): string {
   if (name.length === 0 || name.length > MAX_MAILBOX_NAME) {
     throw new StoreError('INVALID_NAME', 'mailbox name is empty or too long');
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
   if (/[\u0000-\u001f\u007f*%]/.test(name)) {
     throw new StoreError('INVALID_NAME', 'mailbox name has a control or wildcard character');
   }
