@@ -23,6 +23,8 @@ interface Terminator {
   readonly level: number;
   /** A close delimiter (`--boundary--`). */
   readonly close: boolean;
+  /** Where the delimiter line's own line break starts (`next` when it has none). */
+  readonly eol: number;
 }
 
 interface Entity {
@@ -127,7 +129,7 @@ class StructureParser {
       if (m !== null) {
         headerEnd = this.contentEnd(ls, start);
         bodyStart = headerEnd;
-        term = { end: headerEnd, next: le, level: m.level, close: m.close };
+        term = { end: headerEnd, next: le, level: m.level, close: m.close, eol: this.contentEnd(le, ls) };
         break;
       }
       const first = raw[ls];
@@ -138,7 +140,7 @@ class StructureParser {
       }
       ls = le;
     }
-    if (ls >= this.len) term = { end: this.len, next: this.len, level: -1, close: false };
+    if (ls >= this.len) term = this.endOfInput();
 
     const fields = parseHeader(raw.subarray(start, headerEnd));
     const envelope = isMessage ? buildEnvelope(fields) : null;
@@ -252,7 +254,9 @@ class StructureParser {
       t = child.term;
     }
     this.stack.length = own;
-    if (t.level === own) t = this.scanToBoundary(t.next); // the epilogue (or parts past MAX_MIME_PARTS)
+    // The epilogue (or the parts past MAX_MIME_PARTS). RFC 2046 §5.1.1: close-delimiter [CRLF epilogue], so
+    // the line break after the close delimiter may be the one an enclosing delimiter starts with.
+    if (t.level === own) t = this.scanToBoundary(t.next, t.close ? t.eol : t.next);
     // IMAP's body grammar needs at least one part; an empty multipart reports an empty text/plain one.
     if (children.length === 0) children.push(emptyPart(t.end));
     return { children, term: t };
@@ -296,20 +300,30 @@ class StructureParser {
     return { level: best, close: raw[p] === DASH && raw[p + 1] === DASH };
   }
 
-  /** The next delimiter line at or after `pos` (a line start), found with one native search per candidate. */
-  private scanToBoundary(pos: number): Terminator {
+  /**
+   * The next delimiter line at or after `pos` (a line start), found with one native search per candidate.
+   * The content before it ends no earlier than `floor`.
+   */
+  private scanToBoundary(pos: number, floor = pos): Terminator {
     if (this.stack.length > 0) {
       let ls = pos;
       while (ls < this.len) {
         const le = this.lineEnd(ls);
         const m = this.matchBoundary(ls, le);
-        if (m !== null) return { end: this.contentEnd(ls, pos), next: le, level: m.level, close: m.close };
+        if (m !== null) {
+          const end = this.contentEnd(ls, floor);
+          return { end, next: le, level: m.level, close: m.close, eol: this.contentEnd(le, ls) };
+        }
         const hit = this.raw.indexOf(LF_DASH_DASH, ls);
         if (hit === -1) break;
         ls = hit + 1;
       }
     }
-    return { end: this.len, next: this.len, level: -1, close: false };
+    return this.endOfInput();
+  }
+
+  private endOfInput(): Terminator {
+    return { end: this.len, next: this.len, level: -1, close: false, eol: this.len };
   }
 
   private countLines(start: number, end: number): number {
