@@ -619,6 +619,10 @@ export class MaildirAccount implements MailAccount, ViewHost {
     throw new StoreError('IN_USE', 'maildrop is locked');
   }
 
+  watchPath(path: string, listener: () => void): () => void {
+    return this.ctx.watch(path, listener);
+  }
+
   watch(name: string, listener: () => void): () => void {
     const canonical = canonicalName(name);
     return this.ctx.watch(this.folderPath(canonical), listener);

@@ -61,7 +61,7 @@ export interface ViewHost {
     mode: 'copy' | 'move',
   ): Promise<{ result: CopyResult; moved: number[] }>;
   addUsage(bytes: number, messages: number): Promise<void>;
-  watch(path: string, listener: () => void): () => void;
+  watchPath(path: string, listener: () => void): () => void;
 }
 
 export class MaildirView implements MailboxView {
@@ -240,7 +240,7 @@ export class MaildirView implements MailboxView {
   onChange(listener: () => void): () => void {
     this.assertOpen();
     this.listeners.add(listener);
-    if (!this.unwatch) this.unwatch = this.host.watch(this.folder.path, () => void this.peek());
+    if (!this.unwatch) this.unwatch = this.host.watchPath(this.folder.path, () => void this.peek());
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0 && this.unwatch) {
