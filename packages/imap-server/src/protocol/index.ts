@@ -2,12 +2,25 @@
  * The pure IMAP protocol layer (STYLE.md §3.1): the command reader, argument grammars and the
  * response serializer. No socket, store or logger here.
  */
-export { Args, type MailboxOptions } from './args.js';
+export {
+  Args,
+  canonicalFlag,
+  decodeMailbox,
+  dedupeFlags,
+  isAstringAtom,
+  isAtom,
+  MAX_NUMBER,
+  type MailboxOptions,
+  tokenAstring,
+  utf8,
+} from './args.js';
 export {
   type AppendCommand,
   type AppendMessage,
+  decodeBase64,
   type ListCommand,
   type ListSelectOption,
+  MAX_ID_PAIRS,
   parseAppend,
   parseAuthenticate,
   parseCopy,
@@ -30,11 +43,13 @@ export {
   type Partial,
   parseFetch,
   parseFetchItems,
+  parseSection,
   type Section,
   type SectionText,
+  sectionName,
 } from './fetch.js';
 export { mailboxMatcher } from './match.js';
-export { CommandReader } from './reader.js';
+export { CommandReader, isAtomChar } from './reader.js';
 export {
   MAX_SEARCH_DEPTH,
   parseSearch,
@@ -58,6 +73,7 @@ export {
   continuation,
   ResponseBuilder,
   type StatusName,
+  sanitizeCode,
   sanitizeText,
   serializeBodyStructure,
   serializeEnvelope,
