@@ -1,0 +1,4 @@
+import { runService } from '@yubin/runtime';
+import { start } from './start.js';
+
+await runService('imap', start);

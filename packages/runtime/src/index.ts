@@ -1,0 +1,18 @@
+export {
+  type Listening,
+  openServiceContext,
+  type ReadyMessage,
+  type RunningService,
+  runService,
+  type ServiceContext,
+} from './service.js';
+export {
+  createTlsProvider,
+  DEV_CERT_FILE,
+  DEV_KEY_FILE,
+  ensureTlsFiles,
+  MIN_TLS_VERSION,
+  type TlsFiles,
+  type TlsMaterial,
+  type TlsProvider,
+} from './tls.js';

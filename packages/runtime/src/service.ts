@@ -1,0 +1,142 @@
+/**
+ * The life of one yubin process (SMTP, POP3 or IMAP): load the config, create the logger, open
+ * accounts and the store, start the servers, tell the launcher where they listen, and stop cleanly
+ * on SIGTERM/SIGINT. Apps supply only `start()`; this is the thin-wiring half STYLE.md §1 asks for.
+ */
+import {
+  type AccountStore,
+  createAuthenticator,
+  createRecipientResolver,
+  openAccounts,
+} from '@yubin/accounts';
+import { type Config, ConfigError, loadConfig } from '@yubin/config';
+import type { Authenticator, Log, MailStore, RecipientResolver } from '@yubin/core';
+import { createLogger, type Logger } from '@yubin/logger';
+import { createMaildirStore } from '@yubin/maildir';
+import { createTlsProvider, ensureTlsFiles, type TlsProvider } from './tls.js';
+
+/** One listening socket, as reported to the launcher and printed in the banner. */
+export interface Listening {
+  /** Protocol name as users know it: SMTP, POP3, POP3S, IMAP, IMAPS. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** `implicit` for POP3S/IMAPS, `starttls` when the plaintext port offers an upgrade. */
+  readonly tls: 'implicit' | 'starttls' | 'none';
+}
+
+/** Message sent to the launcher over the IPC channel. */
+export interface ReadyMessage {
+  readonly type: 'ready';
+  readonly app: string;
+  readonly listening: readonly Listening[];
+}
+
+export interface ServiceContext {
+  readonly config: Config;
+  readonly log: Log;
+  readonly accounts: AccountStore;
+  readonly authenticator: Authenticator;
+  readonly resolver: RecipientResolver;
+  readonly store: MailStore;
+  readonly tls: TlsProvider;
+}
+
+export interface RunningService {
+  readonly listening: readonly Listening[];
+  close(): Promise<void>;
+}
+
+/** Opens everything a service needs; the caller owns closing it. */
+export async function openServiceContext(
+  config: Config,
+  log: Log,
+): Promise<ServiceContext & { close(): Promise<void> }> {
+  const accounts = await openAccounts(config.paths.accounts, { log });
+  const resolver = createRecipientResolver(accounts);
+  const store = createMaildirStore({
+    root: config.paths.mail,
+    hostname: config.hostname,
+    maxMessageSize: config.limits.maxMessageSize,
+    quotaFor: async (user) => (await resolver.quotaFor?.(user)) ?? {},
+    log,
+  });
+  const tls = await createTlsProvider(await ensureTlsFiles(config, log), log);
+  return {
+    config,
+    log,
+    accounts,
+    authenticator: createAuthenticator(accounts, { log }),
+    resolver,
+    store,
+    tls,
+    async close() {
+      tls.close();
+      await store.close();
+      await accounts.close();
+    },
+  };
+}
+
+/** Runs a service as the main module of its process. */
+export async function runService(
+  app: string,
+  start: (ctx: ServiceContext) => Promise<RunningService>,
+): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`yubin ${app}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log: Logger = createLogger({ app, level: config.log.level, file: config.log.file });
+  let ctx: Awaited<ReturnType<typeof openServiceContext>> | undefined;
+  let running: RunningService | undefined;
+  let stopping = false;
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    try {
+      await running?.close();
+      await ctx?.close();
+    } finally {
+      log.info('stopped');
+      log.flush();
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  // The launcher going away (IPC closed) means we should go too: never leave orphans listening.
+  process.on('disconnect', () => void stop('disconnect'));
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    log.flush();
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled rejection');
+    log.flush();
+    process.exit(1);
+  });
+
+  try {
+    ctx = await openServiceContext(config, log);
+    running = await start(ctx);
+  } catch (err) {
+    log.fatal({ err }, 'start failed');
+    log.flush();
+    process.exit(1);
+  }
+  for (const l of running.listening) log.info({ ...l }, 'listening');
+  const ready: ReadyMessage = { type: 'ready', app, listening: running.listening };
+  process.send?.(ready);
+}
