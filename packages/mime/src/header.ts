@@ -84,9 +84,30 @@ function makeField(raw: Buffer, start: number, colon: number, end: number): Head
 
 /** RFC 5322 §2.2.3 unfolding, then trims the blanks around the value. */
 export function unfold(rawValue: Uint8Array): string {
-  return headerBytesToString(rawValue)
-    .replace(/\r?\n/g, '')
-    .replace(/^[ \t]+|[ \t\r]+$/g, '');
+  return trimBlanks(headerBytesToString(rawValue).replace(/\r?\n/g, ''));
+}
+
+function isBlank(c: number): boolean {
+  return c === SP || c === HT || c === CR || c === LF;
+}
+
+/**
+ * Removes SP, HT, CR and LF at both ends. A loop, not a regex: `/[ \t]+$/` backtracks quadratically on
+ * long runs of blanks, which hostile headers supply.
+ */
+export function trimBlanks(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isBlank(s.charCodeAt(start))) start++;
+  while (end > start && isBlank(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
+}
+
+/** Removes SP and HT at the end only (see `trimBlanks`). */
+export function trimEndBlanks(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === SP || s.charCodeAt(end - 1) === HT)) end--;
+  return s.slice(0, end);
 }
 
 /** The value of the first field named `name` (case-insensitive), or null. */

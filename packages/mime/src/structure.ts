@@ -1,6 +1,6 @@
 import type { BodyPart, Disposition, Envelope, MessageStructure, MimeParams } from '@yubin/core';
 import { parseAddressList } from './address.js';
-import { firstValue, type HeaderField, parseHeader } from './header.js';
+import { firstValue, type HeaderField, parseHeader, trimEndBlanks } from './header.js';
 import { type ParsedMediaValue, parseContentType, parseDisposition } from './params.js';
 
 /** Deepest nesting of multipart and message/rfc822 entities parsed; deeper ones become opaque leaves. */
@@ -202,8 +202,7 @@ class StructureParser {
     const languages =
       language === null
         ? null
-        : language
-            .replace(/\([^)]*\)/g, '')
+        : stripComments(language)
             .split(',')
             .map((s) => s.trim())
             .filter((s) => s !== '');
@@ -355,7 +354,7 @@ function boundaryOf(params: MimeParams): Buffer | null {
   for (const [name, value] of params) {
     if (name !== 'boundary') continue;
     // RFC 2046 §5.1.1: a boundary does not end in white space; trailing blanks were added in transit.
-    const b = value.replace(/[ \t]+$/, '');
+    const b = trimEndBlanks(value);
     return b === '' ? null : Buffer.from(b, 'utf8');
   }
   return null;
@@ -381,4 +380,18 @@ export function buildEnvelope(fields: readonly HeaderField[]): Envelope {
     inReplyTo: firstValue(fields, 'in-reply-to'),
     messageId: firstValue(fields, 'message-id'),
   };
+}
+
+/** Drops RFC 5322 comments (nested, with quoted-pairs) in one linear pass. */
+function stripComments(value: string): string {
+  let out = '';
+  let depth = 0;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    if (ch === '\\' && depth > 0) i++;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && depth > 0) depth--;
+    else if (depth === 0) out += ch;
+  }
+  return out;
 }

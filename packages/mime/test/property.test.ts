@@ -121,3 +121,23 @@ describe('hostile input (property)', () => {
     expect(s.body.children?.length).toBeLessThan(10_000);
   });
 });
+
+describe('no super-linear regexes on hostile header values', () => {
+  it.each([
+    ['blank runs in a value', `Subject: a${' '.repeat(200_000)}b\r\n\r\n`],
+    ['unclosed comments in Content-Language', `Content-Language: ${'('.repeat(200_000)}\r\n\r\n`],
+    [
+      'blank runs in a boundary',
+      `Content-Type: multipart/mixed; boundary="a${' '.repeat(200_000)}b"\r\n\r\n`,
+    ],
+    ['many encoded-word starts', `Subject: ${'=?a?q?'.repeat(50_000)}\r\n\r\n`],
+    ['many parameters', `Content-Type: text/plain${'; a*1*=%'.repeat(30_000)}\r\n\r\n`],
+    ['many address separators', `To: ${'<,"(;:@'.repeat(30_000)}\r\n\r\n`],
+  ])('%s', (_name, message) => {
+    const raw = Buffer.from(message);
+    const started = performance.now();
+    const s = parseStructureStrict(raw);
+    extractSearchText(raw, s);
+    expect(performance.now() - started).toBeLessThan(1500);
+  });
+});
