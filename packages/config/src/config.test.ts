@@ -243,7 +243,11 @@ describe('bad values', () => {
     const file = join(dir, 'yubin.config.yaml');
     writeFileSync(file, 'ports:\n  smtp: 25\n   imap: 1\n');
     expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
-      `${file}: line 3: unexpected indentation`,
+      `${file}: line 2: Nested mappings are not allowed in compact mappings`,
+    );
+    writeFileSync(file, 'hostname: a\nhostname: b\n');
+    expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
+      `${file}: line 2: Map keys must be unique`,
     );
   });
 

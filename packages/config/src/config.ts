@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parseYaml, YamlSyntaxError, type YamlValue } from './yaml.js';
+import { LineCounter, parseDocument } from 'yaml';
 
 /** pino's level names, quietest last. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -294,6 +294,9 @@ const SHAPE = {
 
 type Shape = { readonly [key: string]: true | Shape };
 
+/** A value as the YAML file gave it (plain JSON-like data). */
+type YamlValue = unknown;
+
 function isMapping(v: unknown): v is { [key: string]: YamlValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -320,7 +323,7 @@ function checkKeys(value: { [key: string]: YamlValue }, shape: Shape, prefix: st
 }
 
 function yamlAt(doc: { [key: string]: YamlValue }, path: string): YamlValue | undefined {
-  let cur: YamlValue | undefined = doc;
+  let cur: YamlValue = doc;
   for (const part of path.split('.')) {
     if (!isMapping(cur) || !Object.hasOwn(cur, part)) return undefined;
     cur = cur[part];
@@ -354,14 +357,18 @@ function readConfigFile(
   } catch (err) {
     throw new ConfigError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  let doc: YamlValue;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    if (err instanceof YamlSyntaxError) throw new ConfigError(`${file}: ${err.message}`);
-    throw err;
+  // YAML 1.2 core schema: `on`/`yes` stay strings, so booleans must be written true/false.
+  const lineCounter = new LineCounter();
+  const parsed = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
+  const first = parsed.errors[0];
+  if (first !== undefined) {
+    const line = lineCounter.linePos(first.pos[0]).line;
+    throw new ConfigError(
+      `${file}: ${line === undefined ? '' : `line ${line}: `}${first.message.split('\n')[0]}`,
+    );
   }
-  if (doc === null) return { file, doc: {} };
+  const doc: YamlValue = parsed.toJS();
+  if (doc === null || doc === undefined) return { file, doc: {} };
   if (!isMapping(doc)) throw new ConfigError(`${file}: expected a mapping of keys at the top level`);
   checkKeys(doc, SHAPE, '', file);
   return { file, doc };

@@ -14,4 +14,3 @@ export {
   type PortsConfig,
   type TlsConfig,
 } from './config.js';
-export { parseYaml, YamlSyntaxError, type YamlValue } from './yaml.js';
