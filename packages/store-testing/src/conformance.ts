@@ -327,6 +327,22 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
         await expectStoreError(alice.status('Work'), 'NOT_FOUND');
       });
 
+      it('deleting a parent leaves its children (RFC 3501 §6.3.4)', async () => {
+        await alice.create('Parent/Child');
+        await alice.append('Parent/Child', sampleMessage('kid'));
+        await alice.delete('Parent');
+        const names = (await alice.list()).map((i) => i.name);
+        expect(names).not.toContain('Parent');
+        expect(names).toContain('Parent/Child');
+        expect((await alice.status('Parent/Child')).messages).toBe(1);
+      });
+
+      it('refuses to rename a mailbox under itself (CANNOT)', async () => {
+        await alice.create('Loop');
+        await expectStoreError(alice.rename('Loop', 'Loop/Inner'), 'CANNOT');
+        expect((await alice.list()).map((i) => i.name)).toContain('Loop');
+      });
+
       it('renames into a new hierarchy, creating the parents', async () => {
         await alice.create('Flat');
         await alice.rename('Flat', 'Deep/Er');
@@ -424,7 +440,7 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
       it('stores flags given on append in canonical spelling', async () => {
         await alice.append(INBOX, sampleMessage('flagged'), { flags: ['\\seen', '$Forwarded', '\\FLAGGED'] });
         const view = await open(alice, INBOX);
-        expect(view.messages[0]?.flags).toEqual(['\\Seen', '\\Flagged', '$Forwarded']);
+        expect(view.messages[0]?.flags).toEqual(['\\Flagged', '\\Seen', '$Forwarded']);
         expect(view.keywords).toContain('$Forwarded');
       });
 
@@ -477,12 +493,20 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
       it('counts messages, recent, unseen and size (RFC 3501 §6.3.10)', async () => {
         const a = sampleMessage('a');
         const b = sampleMessage('b');
-        await alice.append(INBOX, a, { flags: ['\\Seen'] });
+        await alice.append(INBOX, a);
         await alice.append(INBOX, b);
-        const status = await alice.status(INBOX);
-        expect(status).toMatchObject({
+        expect(await alice.status(INBOX)).toMatchObject({
           messages: 2,
           recent: 2,
+          unseen: 2,
+          uidNext: 3,
+          size: a.length + b.length,
+        });
+        const view = await open(alice, INBOX);
+        await view.setFlags([1], 'add', ['\\Seen']);
+        expect(await alice.status(INBOX)).toMatchObject({
+          messages: 2,
+          recent: 0,
           unseen: 1,
           uidNext: 3,
           size: a.length + b.length,
@@ -537,6 +561,24 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
           flagsChanged: [],
           keywordsChanged: false,
         });
+      });
+
+      it('does not report keywords the view defined itself', async () => {
+        await appendN(alice, INBOX, 1);
+        const view = await open(alice, INBOX);
+        await view.setFlags([1], 'add', ['Todo']);
+        expect(view.keywords).toEqual(['Todo']);
+        expect((await view.sync()).keywordsChanged).toBe(false);
+      });
+
+      it('ignores UIDs the view does not have in setFlags, copy and expunge', async () => {
+        await appendN(alice, INBOX, 1);
+        const view = await open(alice, INBOX);
+        expect(await view.setFlags([7, 8], 'add', ['\\Deleted'])).toEqual([]);
+        expect(await view.expunge([7])).toEqual([]);
+        const trash = await alice.status('Trash');
+        expect(await view.copy([9], 'Trash')).toEqual({ uidValidity: trash.uidValidity, pairs: [] });
+        expect((await alice.status('Trash')).messages).toBe(0);
       });
 
       it("reports other views' additions, flag changes and expunges at sync()", async () => {
@@ -640,7 +682,7 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
         expect(view.messages.map((m) => m.flags)).toEqual([['\\Seen'], [], []]);
       });
 
-      it('sorts flags: system flags in SYSTEM_FLAGS order, then keywords; canonical case', async () => {
+      it('sorts flags: system flags, then keywords, each by code unit; canonical case', async () => {
         await appendN(alice, INBOX, 1);
         const view = await open(alice, INBOX);
         const [meta] = await view.setFlags([1], 'set', [
@@ -651,7 +693,7 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
           'Alpha',
           '$Junk',
         ]);
-        expect(meta?.flags).toEqual(['\\Seen', '\\Flagged', '\\Draft', '$Junk', 'Alpha', 'zeta']);
+        expect(meta?.flags).toEqual(['\\Draft', '\\Flagged', '\\Seen', '$Junk', 'Alpha', 'zeta']);
       });
 
       it('keeps the first-use case of a keyword in a mailbox, and never stores \\Recent', async () => {

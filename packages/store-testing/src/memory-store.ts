@@ -190,7 +190,7 @@ class MemoryStoreImpl implements MemoryStore {
   }
 
   account(user: string): MailAccount {
-    return new MemoryAccount(this, user);
+    return new MemoryAccount(this, canonicalUser(user));
   }
 
   failNext(op: MemoryStoreOp, code: StoreErrorCode, options: FailNextOptions = {}): void {
@@ -209,7 +209,10 @@ class MemoryStoreImpl implements MemoryStore {
 
   /** Throws the injected failure for this call, if one is pending. */
   maybeFail(op: MemoryStoreOp, users: readonly string[]): void {
-    const i = this.failures.findIndex((f) => f.op === op && (f.user === undefined || users.includes(f.user)));
+    const i = this.failures.findIndex(
+      (f) =>
+        f.op === op && (f.user === undefined || users.map(canonicalUser).includes(canonicalUser(f.user))),
+    );
     const failure = this.failures[i];
     if (failure === undefined) return;
     failure.remaining -= 1;
@@ -218,7 +221,7 @@ class MemoryStoreImpl implements MemoryStore {
   }
 
   dump(user: string): MemoryMailbox[] {
-    const state = this.accounts.get(user);
+    const state = this.accounts.get(canonicalUser(user));
     if (!state) return [];
     return sortedBoxes(state).map((box) => ({
       name: box.name,
@@ -361,6 +364,11 @@ class MemoryStoreImpl implements MemoryStore {
     this.timers.clear();
     this.watchers.clear();
   }
+}
+
+/** Account addresses compare case-insensitively, as in the Maildir store. */
+function canonicalUser(user: string): string {
+  return user.trim().toLowerCase();
 }
 
 function watchKey(user: string, name: string): string {
@@ -913,6 +921,16 @@ function slice(content: Buffer, range?: ByteRange): Buffer {
   return content.subarray(start, end);
 }
 
+/** The canonical target mailbox of a delivery; an invalid name means INBOX, as a missing one does. */
+function deliveryMailbox(name: string | undefined): string {
+  if (name === undefined) return INBOX;
+  try {
+    return normalizeMailboxName(name);
+  } catch {
+    return INBOX;
+  }
+}
+
 class MemoryDelivery implements Delivery {
   readonly body: Writable;
   private readonly chunks: Buffer[] = [];
@@ -951,27 +969,26 @@ class MemoryDelivery implements Delivery {
     // Every check first, so that either every target gets its copy or none does.
     const perUser = new Map<string, { bytes: number; messages: number }>();
     for (const { target, content } of copies) {
-      const sum = perUser.get(target.user) ?? { bytes: 0, messages: 0 };
-      perUser.set(target.user, { bytes: sum.bytes + content.length, messages: sum.messages + 1 });
+      const user = canonicalUser(target.user);
+      const sum = perUser.get(user) ?? { bytes: 0, messages: 0 };
+      perUser.set(user, { bytes: sum.bytes + content.length, messages: sum.messages + 1 });
     }
     for (const [user, sum] of perUser) await this.store.checkQuota(user, sum.bytes, sum.messages);
-    const wanted = copies.map(({ target }) =>
-      target.mailbox === undefined ? INBOX : normalizeMailboxName(target.mailbox),
-    );
+    const wanted = copies.map(({ target }) => deliveryMailbox(target.mailbox));
     if (this.state !== 'open') throw new StoreError('TEMP', `delivery already ${this.state}`);
     this.state = 'committed';
     const delivered: DeliveredCopy[] = [];
     for (const [i, { target, content }] of copies.entries()) {
       // Delivery creates the account's folders on first use, like `ensure()`.
-      const account = this.store.ensureAccount(target.user);
+      const account = this.store.ensureAccount(canonicalUser(target.user));
       // A target mailbox that does not exist falls back to INBOX, as Dovecot's LDA does.
       const box = account.boxes.get(wanted[i] ?? INBOX) ?? (account.boxes.get(INBOX) as Box);
       const message = this.store.addMessage(box, content, [], internalDate);
-      this.store.changed(target.user, box, null);
+      this.store.changed(account.user, box, null);
       delivered.push({
-        user: target.user,
+        user: account.user,
         mailbox: box.name,
-        location: `memory:${target.user}/${box.name}/${message.uid}`,
+        location: `memory:${account.user}/${box.name}/${message.uid}`,
         size: content.length,
         uid: message.uid,
       });

@@ -17,16 +17,18 @@ export const MAX_MAILBOX_NAME = 200;
 /**
  * Validates a mailbox name and returns it in canonical form: `INBOX` (any case, also as the first
  * component, RFC 3501 §5.1) is spelled `INBOX`. Throws INVALID_NAME for an empty name or component
- * (`a//b`, `/a`, `a/`), a `.` or `..` component (a path escape on disk), control characters, or
- * the IMAP wildcards `*` and `%` (RFC 3501 §6.3.8: they would be unmatchable in LIST).
+ * (`a//b`, `/a`, `a/`), a `.` or `..` component (a path escape on disk), a name starting with `.`
+ * (as the Maildir store: Maildir++ folders are `.`-prefixed directories), or control characters.
+ * RFC 3501 §5.1 allows `%` and `*` in names, so they are accepted.
  */
 export function normalizeMailboxName(name: string): string {
   if (name.length === 0 || name.length > MAX_MAILBOX_NAME) {
     throw new StoreError('INVALID_NAME', 'mailbox name is empty or too long');
   }
-  if (/[\u0000-\u001f\u007f*%]/.test(name)) {
-    throw new StoreError('INVALID_NAME', 'mailbox name has a control or wildcard character');
+  if (/[\u0000-\u001f\u007f]/.test(name)) {
+    throw new StoreError('INVALID_NAME', 'mailbox name has a control character');
   }
+  if (name.trim().startsWith('.')) throw new StoreError('INVALID_NAME', 'mailbox name starts with .');
   const parts = name.split(HIERARCHY_SEPARATOR);
   for (const part of parts) {
     if (part === '' || part === '.' || part === '..') {
@@ -70,12 +72,14 @@ export function canonicalFlags(flags: readonly Flag[], known: readonly string[])
 }
 
 /**
- * The order of `MessageMeta.flags`: system flags first, in `SYSTEM_FLAGS` order (`\Seen`,
- * `\Answered`, `\Flagged`, `\Deleted`, `\Draft`), then keywords by UTF-16 code unit order.
+ * The order of `MessageMeta.flags` ("sorted system flags first, then keywords"): each group sorted
+ * by UTF-16 code units, so system flags read `\Answered \Deleted \Draft \Flagged \Seen`, the
+ * same order as the Maildir store's.
  */
 export function sortFlags(flags: readonly Flag[]): Flag[] {
-  const system = SYSTEM_FLAGS.filter((f) => flags.includes(f));
-  const keywords = flags.filter((f) => !f.startsWith('\\')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const system = [...new Set(flags.filter((f) => f.startsWith('\\')))].sort(cmp);
+  const keywords = [...new Set(flags.filter((f) => !f.startsWith('\\')))].sort(cmp);
   return [...system, ...keywords];
 }
 
