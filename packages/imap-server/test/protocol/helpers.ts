@@ -97,3 +97,15 @@ export function feed(input: Buffer | string, chunk: number, options: FeedOptions
 }
 
 export const CHUNKS = [0, 1, 2, 3, 7, 64];
+
+/** The arguments of the one command in `line` (CRLF appended), read whole and in 1-byte chunks alike. */
+export function argsOf(line: string): readonly Token[] {
+  const input = line.endsWith('\r\n') ? line : `${line}\r\n`;
+  const results = feed(Buffer.from(input, 'utf8'), 0).filter((r) => r.kind !== 'needLiteral');
+  const slow = feed(Buffer.from(input, 'utf8'), 1).filter((r) => r.kind !== 'needLiteral');
+  const [r] = results;
+  if (results.length !== 1 || r?.kind !== 'command')
+    throw new Error(`not one command: ${JSON.stringify(results)}`);
+  if (JSON.stringify(slow) !== JSON.stringify(results)) throw new Error('chunking changed the result');
+  return r.args;
+}
