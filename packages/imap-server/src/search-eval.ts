@@ -1,0 +1,169 @@
+/**
+ * RFC 3501 §6.4.4 SEARCH evaluation. Flag, size, date and set keys use the listing only; header
+ * keys read just the header block, BODY/TEXT the whole message, each at most once per message, and
+ * compare case-insensitively against the decoded text (`@yubin/mime`: RFC 2047 words, transfer
+ * encodings, charsets).
+ */
+import { isStoreError, type MessageMeta } from '@yubin/core';
+import { decodeHeaderValue, extractSearchText, parseHeader } from '@yubin/mime';
+import { bad } from './errors.js';
+import {
+  compareImapDate,
+  type ImapDate,
+  resolveSeqSet,
+  resolveUidSet,
+  type SearchKey,
+  toImapDate,
+} from './protocol/index.js';
+import type { SelectedView } from './selected-view.js';
+
+const SYSTEM_FLAGS = new Set(['\\SEEN', '\\ANSWERED', '\\FLAGGED', '\\DELETED', '\\DRAFT']);
+
+interface HeaderData {
+  /** Upper-cased field name → values, unfolded, raw and RFC 2047-decoded, case-folded. */
+  readonly fields: Map<string, string[]>;
+}
+
+/** Per-message lazy data, so that each message is read at most once per SEARCH. */
+class Candidate {
+  private header: Promise<HeaderData> | null = null;
+  private body: Promise<string> | null = null;
+  constructor(
+    readonly box: SelectedView,
+    readonly seq: number,
+    readonly meta: MessageMeta,
+  ) {}
+
+  headers(): Promise<HeaderData> {
+    this.header ??= (async () => {
+      const st = await this.box.view.structure(this.meta.uid);
+      const bytes = await this.box.view.read(this.meta.uid, {
+        start: st.body.headerStart,
+        end: st.body.headerEnd,
+      });
+      const fields = new Map<string, string[]>();
+      for (const f of parseHeader(bytes)) {
+        const key = f.name.toUpperCase();
+        const list = fields.get(key) ?? [];
+        list.push(fold(f.value), fold(decodeHeaderValue(f.value)));
+        fields.set(key, list);
+      }
+      return { fields };
+    })();
+    return this.header;
+  }
+
+  /** Decoded text of the body parts (transfer encoding and charset undone), case-folded. */
+  text(): Promise<string> {
+    this.body ??= (async () => {
+      const st = await this.box.view.structure(this.meta.uid);
+      const raw = await this.box.view.read(this.meta.uid);
+      return fold(extractSearchText(raw, st).body);
+    })();
+    return this.body;
+  }
+}
+
+/** Case folding for substring comparison (RFC 3501 §6.4.4: case-insensitive). */
+function fold(s: string): string {
+  return s.toLowerCase();
+}
+
+/** Calendar date of a Date header in the sender's own zone (RFC 3501 §6.4.4 SENTON etc.). */
+function sentDate(raw: string | undefined): ImapDate | null {
+  if (!raw) return null;
+  const cleaned = raw.replace(/\([^)]*\)/g, ' ').trim();
+  const t = Date.parse(cleaned);
+  if (Number.isNaN(t)) return null;
+  const zone = /([+-])(\d\d)(\d\d)\s*$/.exec(cleaned);
+  const offset = zone ? (zone[1] === '-' ? -1 : 1) * (Number(zone[2]) * 60 + Number(zone[3])) : 0;
+  return toImapDate(new Date(t), offset);
+}
+
+/** Evaluates the key tree over the selected mailbox; returns matching sequence numbers, ascending. */
+export async function evaluateSearch(
+  box: SelectedView,
+  key: SearchKey,
+  savedUids?: readonly number[],
+): Promise<number[]> {
+  const sets = new Map<SearchKey, Set<number>>();
+  const setOf = (k: Extract<SearchKey, { op: 'seq' | 'uid' }>): Set<number> => {
+    let s = sets.get(k);
+    if (!s) {
+      if (k.op === 'seq') {
+        const savedSeqs = savedUids?.map((u) => box.seqOf(u)).filter((n) => n > 0);
+        s = new Set(resolveSeqSet(k.set, box.exists, savedSeqs));
+      } else {
+        s = new Set(resolveUidSet(k.set, box.uids(), savedUids));
+      }
+      sets.set(k, s);
+    }
+    return s;
+  };
+
+  const test = async (k: SearchKey, c: Candidate): Promise<boolean> => {
+    switch (k.op) {
+      case 'all':
+        return true;
+      case 'and':
+        for (const sub of k.keys) if (!(await test(sub, c))) return false;
+        return true;
+      case 'or':
+        return (await test(k.a, c)) || (await test(k.b, c));
+      case 'not':
+        return !(await test(k.key, c));
+      case 'flag': {
+        let has: boolean;
+        if (k.flag.toUpperCase() === '\\RECENT') has = box.isRecent(c.meta.uid);
+        else if (SYSTEM_FLAGS.has(k.flag.toUpperCase()))
+          has = c.meta.flags.some((f) => f.toUpperCase() === k.flag.toUpperCase());
+        // Keywords compare case-insensitively, as atoms do (RFC 3501 §9 flag-keyword).
+        else has = c.meta.flags.some((f) => f.toLowerCase() === k.flag.toLowerCase());
+        return has === k.set;
+      }
+      case 'size':
+        return k.cmp === 'larger' ? c.meta.size > k.size : c.meta.size < k.size;
+      case 'seq':
+      case 'uid':
+        return setOf(k).has(c.seq);
+      case 'date': {
+        let d: ImapDate | null;
+        if (k.field === 'internal') d = toImapDate(c.meta.internalDate, 0);
+        else d = sentDate((await c.headers()).fields.get('DATE')?.[0]);
+        if (d === null) return false;
+        const cmp = compareImapDate(d, k.date);
+        return k.cmp === 'before' ? cmp < 0 : k.cmp === 'on' ? cmp === 0 : cmp >= 0;
+      }
+      case 'header': {
+        const values = (await c.headers()).fields.get(k.field.toUpperCase());
+        if (!values) return false;
+        // RFC 3501 §6.4.4: an empty string matches every message that has the field.
+        const needle = fold(k.value);
+        return values.some((v) => v.includes(needle));
+      }
+      case 'body':
+        return (await c.text()).includes(fold(k.value));
+      case 'text': {
+        const needle = fold(k.value);
+        for (const values of (await c.headers()).fields.values())
+          if (values.some((v) => v.includes(needle))) return true;
+        return (await c.text()).includes(needle);
+      }
+      case 'modseq':
+        throw bad('CONDSTORE is not supported');
+    }
+  };
+
+  const out: number[] = [];
+  const messages = box.view.messages;
+  for (let i = 0; i < messages.length; i++) {
+    const c = new Candidate(box, i + 1, messages[i] as MessageMeta);
+    try {
+      if (await test(key, c)) out.push(i + 1);
+    } catch (err) {
+      // A message expunged by another session meanwhile matches nothing (RFC 2180 §4.1).
+      if (!isStoreError(err, 'EXPUNGED') && !isStoreError(err, 'NOT_FOUND')) throw err;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,383 @@
+/**
+ * The IMAP server (STYLE.md §3.3): sockets, implicit TLS and STARTTLS, connection limits, the
+ * autologout sweeper, transcript logging; it feeds the command reader and hands commands to the
+ * dispatcher, one at a time per connection.
+ */
+import { randomBytes } from 'node:crypto';
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import type { Authenticator, Log, MailStore } from '@yubin/core';
+import { badCommand, dispatch, writeTagged } from './dispatcher.js';
+import { DEFAULT_LIMITS, IDLE_SWEEP_INTERVAL_MS, type ImapLimits } from './limits.js';
+import { CommandReader, type ReadResult, type Token } from './protocol/index.js';
+import { Session, type SessionConfig, type SessionHost } from './session.js';
+
+/** RFC 3501 §9 nesting of parenthesised lists is bounded; clients never need more than a few levels. */
+export const MAX_NESTING = 32;
+/** Reader backlog (pipelined commands) above which the socket is paused until the session catches up. */
+const MAX_BACKLOG = 256 * 1024;
+/** How long a closing connection may take to flush its last responses. */
+const CLOSE_GRACE_MS = 2_000;
+
+export interface ImapServerOptions {
+  readonly store: MailStore;
+  readonly authenticator: Authenticator;
+  readonly log: Log;
+  /** Announced in the greeting. */
+  readonly hostname: string;
+  /** TLS context for STARTTLS and implicit TLS; absent → neither is offered. Called per connection, so certificates can be reloaded. */
+  readonly tls?: () => tls.SecureContext;
+  /** Default false: LOGIN/AUTHENTICATE only over TLS or loopback, else LOGINDISABLED (RFC 3501 §6.2.3). */
+  readonly allowPlaintextAuth?: boolean;
+  readonly limits?: Partial<ImapLimits>;
+  /** Log every line on the wire at info (passwords and AUTHENTICATE data masked). */
+  readonly transcript?: boolean;
+}
+
+export interface ImapServer {
+  /** Starts listening; may be called several times (e.g. 143 plain and 993 `implicitTls`). */
+  listen(options: { port: number; host: string; implicitTls?: boolean }): Promise<AddressInfo>;
+  /** Stops listening, says `* BYE` to every connection and closes them. */
+  close(): Promise<void>;
+  /** Open connections. */
+  connections(): number;
+}
+
+export function createImapServer(options: ImapServerOptions): ImapServer {
+  const limits: ImapLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const config: SessionConfig = {
+    store: options.store,
+    authenticator: options.authenticator,
+    hostname: options.hostname,
+    limits,
+    tlsAvailable: options.tls !== undefined,
+    allowPlaintextAuth: options.allowPlaintextAuth ?? false,
+  };
+  const open = new Set<Connection>();
+  const perAddress = new Map<string, number>();
+  const servers: net.Server[] = [];
+  let sweeper: NodeJS.Timeout | null = null;
+  let closing = false;
+
+  // One timer for every connection: an idle session costs no timer of its own (RFC 3501 §5.4).
+  const sweep = () => {
+    const now = Date.now();
+    for (const c of open) if (now - c.lastActivity >= limits.idleTimeoutMs) c.autologout();
+  };
+  const track = (c: Connection, address: string) => {
+    open.add(c);
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    if (sweeper === null) {
+      sweeper = setInterval(sweep, Math.max(10, Math.min(IDLE_SWEEP_INTERVAL_MS, limits.idleTimeoutMs / 4)));
+      sweeper.unref();
+    }
+  };
+  const untrack = (c: Connection, address: string) => {
+    if (!open.delete(c)) return;
+    const n = (perAddress.get(address) ?? 1) - 1;
+    if (n <= 0) perAddress.delete(address);
+    else perAddress.set(address, n);
+    if (open.size === 0 && sweeper !== null) {
+      clearInterval(sweeper);
+      sweeper = null;
+    }
+  };
+
+  const onSocket = (raw: net.Socket, implicitTls: boolean) => {
+    const address = raw.remoteAddress ?? 'unknown';
+    raw.on('error', () => {});
+    if (
+      closing ||
+      open.size >= limits.maxConnections ||
+      (perAddress.get(address) ?? 0) >= limits.maxConnectionsPerAddress
+    ) {
+      options.log.warn(
+        { remoteAddress: address, connections: open.size },
+        'connection refused: too many connections',
+      );
+      raw.end('* BYE [UNAVAILABLE] Too many connections\r\n');
+      raw.setTimeout(CLOSE_GRACE_MS, () => raw.destroy());
+      return;
+    }
+    let socket: net.Socket = raw;
+    if (implicitTls) {
+      if (!options.tls) throw new Error('implicit TLS without a TLS context');
+      socket = new tls.TLSSocket(raw, { isServer: true, secureContext: options.tls() });
+    }
+    const c = new Connection(socket, address, implicitTls, config, options, () => untrack(c, address));
+    track(c, address);
+    c.start();
+  };
+
+  return {
+    async listen({ port, host, implicitTls = false }) {
+      if (implicitTls && !options.tls) throw new Error('implicitTls requires the tls option');
+      const server = net.createServer((socket) => onSocket(socket, implicitTls));
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => options.log.error({ err }, 'imap listener error'));
+      return server.address() as AddressInfo;
+    },
+    async close() {
+      closing = true;
+      const stops = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const c of [...open]) c.shutdown();
+      await Promise.all(stops);
+      if (sweeper !== null) clearInterval(sweeper);
+      sweeper = null;
+    },
+    connections: () => open.size,
+  };
+}
+
+let nextConnectionId = 0;
+
+/** One client connection: framing, literals, raw lines, output backpressure, TLS upgrade. */
+class Connection implements SessionHost {
+  lastActivity = Date.now();
+  closed = false;
+  private reader: CommandReader;
+  private readonly session: Session;
+  private readonly log: Log;
+  private waiter: (() => void) | null = null;
+  private readonly onData = (chunk: Buffer) => {
+    this.lastActivity = Date.now();
+    this.reader.push(chunk);
+    if (this.reader.buffered > MAX_BACKLOG) this.socket.pause();
+    this.wake();
+  };
+  private readonly onClose = () => this.finish();
+  private readonly onError = (err: Error) => {
+    this.log.debug({ err: err.message }, 'socket error');
+    this.finish();
+  };
+
+  constructor(
+    private socket: net.Socket,
+    readonly remoteAddress: string,
+    secure: boolean,
+    private readonly config: SessionConfig,
+    private readonly options: ImapServerOptions,
+    private readonly onFinish: () => void,
+  ) {
+    const id = `${(nextConnectionId++).toString(36)}${randomBytes(3).toString('hex')}`;
+    this.log = options.log.child({ app: 'imap', cid: id });
+    this.reader = this.newReader();
+    this.session = new Session(config, this, this.log, { remoteAddress, secure, id });
+  }
+
+  private newReader(): CommandReader {
+    const l = this.config.limits;
+    return new CommandReader({
+      maxLineLength: l.maxLineLength,
+      maxLiteralSize: Math.max(l.maxLiteralSize, l.appendLimit),
+      maxNesting: MAX_NESTING,
+    });
+  }
+
+  start(): void {
+    this.attach(this.socket);
+    this.log.debug({ remoteAddress: this.remoteAddress, secure: this.session.secure }, 'connection opened');
+    // RFC 3501 §7.1.1 greeting; the CAPABILITY code spares clients a round trip.
+    this.write(
+      `* OK [CAPABILITY ${this.session.capabilities().join(' ')}] ${this.config.hostname} IMAP4rev1 ready\r\n`,
+    );
+    this.loop().catch((err: unknown) => {
+      this.log.error({ err }, 'connection loop failed');
+      this.finish();
+    });
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+    socket.on('end', this.onClose);
+  }
+
+  private detach(socket: net.Socket): void {
+    socket.off('data', this.onData);
+    socket.off('close', this.onClose);
+    socket.off('error', this.onError);
+    socket.off('end', this.onClose);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /** Next reader result, or null once the connection is closed. */
+  private async nextResult(): Promise<ReadResult | null> {
+    for (;;) {
+      if (this.closed) return null;
+      const r = this.reader.next();
+      if (r !== null) return r;
+      if (this.socket.isPaused()) this.socket.resume();
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      const r = await this.nextResult();
+      if (r === null) return;
+      const outcome = await this.handle(r);
+      if (outcome === 'close') {
+        this.end();
+        return;
+      }
+    }
+  }
+
+  private async handle(r: ReadResult): Promise<'continue' | 'close'> {
+    switch (r.kind) {
+      case 'command': {
+        if (this.options.transcript) this.log.info({ line: maskCommand(r.tag, r.name, r.args) }, 'C');
+        return dispatch(this.session, r);
+      }
+      case 'needLiteral': {
+        if (r.nonSync) return 'continue';
+        const limit = Math.max(this.config.limits.maxLiteralSize, this.config.limits.appendLimit);
+        if (r.size > limit) {
+          // RFC 7889 §4 / RFC 3501 §7.5: refuse before the client sends the data.
+          writeTagged(this.session, r.tag, 'NO', 'Literal too big', 'TOOBIG');
+          this.reader.rejectLiteral();
+          return 'continue';
+        }
+        this.write('+ Ready for literal data\r\n');
+        this.reader.acceptLiteral();
+        return 'continue';
+      }
+      case 'line':
+        return 'continue';
+      case 'bad': {
+        if (r.fatal) {
+          this.session.untagged(`BYE ${r.code ? `[${r.code}] ` : ''}${r.text}`);
+          return 'close';
+        }
+        if (r.code === 'TOOBIG' && r.tag !== undefined) {
+          writeTagged(this.session, r.tag, 'NO', r.text, 'TOOBIG');
+          return 'continue';
+        }
+        return badCommand(this.session, r.tag ?? '*', r.text, r.code);
+      }
+    }
+  }
+
+  // SessionHost
+
+  write(data: string | Buffer): void {
+    if (this.closed || this.socket.destroyed) return;
+    if (this.options.transcript) {
+      const text = typeof data === 'string' ? data : `<${data.length} octets>`;
+      this.log.info({ line: text.length > 500 ? `${text.slice(0, 500)}…` : text.replace(/\r\n$/, '') }, 'S');
+    }
+    this.socket.write(data);
+  }
+
+  async drain(): Promise<void> {
+    const socket = this.socket;
+    if (!socket.writableNeedDrain || this.closed) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  async readLine(): Promise<string | null> {
+    this.reader.expectLine();
+    const r = await this.nextResult();
+    if (r === null) return null;
+    if (r.kind !== 'line') return null;
+    if (this.options.transcript)
+      this.log.info({ line: r.text.toUpperCase() === 'DONE' ? r.text : '***' }, 'C');
+    return r.text;
+  }
+
+  async startTls(): Promise<void> {
+    if (!this.options.tls) throw new Error('no TLS context');
+    const plain = this.socket;
+    this.detach(plain);
+    // RFC 3501 §6.2.1 (and RFC 7817 §2): plaintext pipelined after STARTTLS is discarded.
+    this.reader = this.newReader();
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.options.tls() });
+    this.socket = secure;
+    this.attach(secure);
+    this.session.secure = true;
+    if (plain.isPaused()) plain.resume();
+  }
+
+  /** RFC 3501 §5.4: autologout after the inactivity timer expires, IDLE included. */
+  autologout(): void {
+    if (this.closed) return;
+    this.log.info({ idleMs: Date.now() - this.lastActivity }, 'autologout');
+    this.session.untagged('BYE Autologout; idle for too long');
+    this.end();
+  }
+
+  /** Server shutdown. */
+  shutdown(): void {
+    if (this.closed) return;
+    this.session.untagged('BYE Server shutting down');
+    this.end();
+  }
+
+  private end(): void {
+    if (this.closed) return;
+    const socket = this.socket;
+    socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    this.onFinish();
+    this.log.debug('connection closed');
+    this.session.logout().catch((err: unknown) => this.log.warn({ err }, 'logout cleanup failed'));
+  }
+}
+
+/** A command line for the transcript log, with credentials masked (STYLE.md §8). */
+export function maskCommand(tag: string, name: string, args: readonly Token[]): string {
+  if (name === 'LOGIN') {
+    const user = args[0];
+    return `${tag} LOGIN ${user ? tokenText(user) : ''} ***`;
+  }
+  if (name === 'AUTHENTICATE') {
+    const mech = args[0];
+    return `${tag} AUTHENTICATE ${mech ? tokenText(mech) : ''}${args.length > 1 ? ' ***' : ''}`;
+  }
+  const text = args.map(tokenText).join(' ');
+  return `${tag} ${name}${text ? ` ${text}` : ''}`;
+}
+
+function tokenText(t: Token): string {
+  switch (t.t) {
+    case 'atom':
+      return t.v;
+    case 'string':
+      return t.literal ? `{${t.v.length}}` : JSON.stringify(t.v.toString('utf8'));
+    case 'list':
+      return `(${t.items.map(tokenText).join(' ')})`;
+    case 'section':
+      return t.raw;
+  }
+}
