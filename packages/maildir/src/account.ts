@@ -161,7 +161,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
         let old = false;
         try {
           const st = await stat(path);
-          old = now - Math.max(st.mtimeMs, st.ctimeMs) > TMP_MAX_AGE_MS;
+          old = now - Math.max(st.mtimeMs, st.atimeMs) > TMP_MAX_AGE_MS;
         } catch {
           continue;
         }

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { entriesByBase, parseUidlist, serializeUidlist } from './uidlist.js';
+
+// The example of doc.dovecot.org's Maildir page, extension fields and all.
+const DOVECOT_SAMPLE =
+  '3 V1275660208 N25022 G3085f01b7f11094c501100008c4a11c1\n' +
+  '25006 :1276528487.M364837P9451.kurkku,S=1355,W=1394:2,\n' +
+  '25017 W2481 :1276533073.M242911P3632.kurkku:2,F\n';
+
+describe('dovecot-uidlist', () => {
+  it('parses Dovecot version 3', () => {
+    const list = parseUidlist(DOVECOT_SAMPLE);
+    expect(list).toEqual({
+      uidValidity: 1275660208,
+      nextUid: 25022,
+      guid: '3085f01b7f11094c501100008c4a11c1',
+      entries: [
+        { uid: 25006, name: '1276528487.M364837P9451.kurkku,S=1355,W=1394:2,' },
+        { uid: 25017, name: '1276533073.M242911P3632.kurkku:2,F' },
+      ],
+    });
+    expect([...entriesByBase(list!).keys()]).toEqual([
+      '1276528487.M364837P9451.kurkku,S=1355,W=1394',
+      '1276533073.M242911P3632.kurkku',
+    ]);
+  });
+
+  it('round-trips our own writes byte for byte', () => {
+    const text =
+      '3 V1700000000 N3 G00112233445566778899aabbccddeeff\n1 :1.M1P1Q1.h,S=3,W=3\n2 :1.M2P1Q2.h,S=4,W=4:2,S\n';
+    expect(serializeUidlist(parseUidlist(text)!)).toBe(text);
+  });
+
+  it('accepts header fields in any order and reads appended lines past N', () => {
+    const list = parseUidlist('3 G00 N2 V77\n1 :a\n2 :b\n5 :c\n');
+    expect(list).toMatchObject({ uidValidity: 77, nextUid: 6, guid: '00' });
+  });
+
+  it('ignores a torn last line and lines out of order', () => {
+    const list = parseUidlist('3 V1 N1 G00\n1 :a\n3 :c\n2 :b\n4 :d');
+    expect(list?.entries.map((e) => e.uid)).toEqual([1, 3]);
+    expect(list?.nextUid).toBe(4);
+  });
+
+  it('reads version 1 (Courier) and rejects garbage', () => {
+    expect(parseUidlist('1 1000 5\n3 1.M1P1.h:2,S\n')).toMatchObject({
+      uidValidity: 1000,
+      nextUid: 5,
+      entries: [{ uid: 3, name: '1.M1P1.h:2,S' }],
+    });
+    expect(parseUidlist('')).toBeNull();
+    expect(parseUidlist('garbage\n')).toBeNull();
+    expect(parseUidlist('3 N5\n')).toBeNull();
+  });
+});
