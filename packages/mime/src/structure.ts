@@ -5,6 +5,11 @@ import { type ParsedMediaValue, parseContentType, parseDisposition } from './par
 
 /** Deepest nesting of multipart and message/rfc822 entities parsed; deeper ones become opaque leaves. */
 export const MAX_MIME_DEPTH = 50;
+/**
+ * Longest boundary accepted. RFC 2046 §5.1.1 allows 70 characters; real mailers exceed that a little. A
+ * multipart with a longer one is read as text/plain, which also bounds the work per delimiter line.
+ */
+export const MAX_BOUNDARY_LENGTH = 200;
 /** Most body parts parsed in one message; the rest of a multipart past this is treated as its epilogue. */
 export const MAX_MIME_PARTS = 10_000;
 
@@ -100,6 +105,8 @@ class StructureParser {
   private readonly len: number;
   /** Boundaries of the enclosing multiparts, outermost first, without the leading `--`. */
   private readonly stack: Buffer[] = [];
+  /** The same boundaries in a trie, so a line is matched against all of them in one walk. */
+  private readonly trie: TrieNode = newNode();
   private parts = 0;
 
   constructor(private readonly raw: Buffer) {
@@ -245,14 +252,14 @@ class StructureParser {
     const children: BodyPart[] = [];
     if (headerTerm !== null) return { children: [emptyPart(bodyStart)], term: headerTerm };
     const own = this.stack.length;
-    this.stack.push(boundary);
+    this.pushBoundary(boundary);
     let t = this.scanToBoundary(bodyStart);
     while (t.level === own && !t.close && this.parts < MAX_MIME_PARTS) {
       const child = this.entity(t.next, depth + 1, digest, false);
       children.push(child.part);
       t = child.term;
     }
-    this.stack.length = own;
+    this.popBoundary();
     // The epilogue (or the parts past MAX_MIME_PARTS). RFC 2046 §5.1.1: close-delimiter [CRLF epilogue], so
     // the line break after the close delimiter may be the one an enclosing delimiter starts with.
     if (t.level === own) t = this.scanToBoundary(t.next, t.close ? t.eol : t.next);
@@ -276,27 +283,66 @@ class StructureParser {
     return e;
   }
 
+  private pushBoundary(boundary: Buffer): void {
+    const level = this.stack.length;
+    this.stack.push(boundary);
+    let node = this.trie;
+    for (const byte of boundary) {
+      let next = node.next.get(byte);
+      if (next === undefined) {
+        next = newNode();
+        node.next.set(byte, next);
+      }
+      node = next;
+    }
+    node.levels.push(level);
+  }
+
+  /** Removes the innermost boundary, pruning trie nodes nothing else uses, so the trie stays small. */
+  private popBoundary(): void {
+    const boundary = this.stack.pop();
+    if (boundary === undefined) return;
+    const path: TrieNode[] = [this.trie];
+    let node = this.trie;
+    for (const byte of boundary) {
+      const next = node.next.get(byte);
+      if (next === undefined) return;
+      path.push(next);
+      node = next;
+    }
+    node.levels.pop(); // LIFO: the innermost level at this node is the one being removed
+    for (let i = boundary.length; i > 0; i--) {
+      const child = path[i];
+      const parent = path[i - 1];
+      if (child === undefined || parent === undefined || child.levels.length > 0 || child.next.size > 0)
+        break;
+      parent.next.delete(boundary[i - 1] ?? -1);
+    }
+  }
+
   /**
    * Whether the line `[ls, le)` is a delimiter of a multipart on the stack. RFC 2046 §5.1.1: the boundary
    * must follow `--` at the start of a line, and anything may follow it (trailing blanks added by gateways).
    * The longest matching boundary wins, the innermost on a tie, so a boundary that prefixes another works.
+   * One trie walk, at most `MAX_BOUNDARY_LENGTH` bytes, whatever the nesting depth.
    */
   private matchBoundary(ls: number, le: number): { level: number; close: boolean } | null {
     const raw = this.raw;
     if (this.stack.length === 0 || raw[ls] !== DASH || raw[ls + 1] !== DASH) return null;
+    let node: TrieNode | undefined = this.trie;
     let best = -1;
-    let bestLen = -1;
-    for (let i = this.stack.length - 1; i >= 0; i--) {
-      const b = this.stack[i];
-      if (b === undefined || b.length <= bestLen || ls + 2 + b.length > le) continue;
-      if (raw.compare(b, 0, b.length, ls + 2, ls + 2 + b.length) === 0) {
-        best = i;
-        bestLen = b.length;
+    let bestEnd = 0;
+    for (let p = ls + 2; p < le; p++) {
+      node = node.next.get(raw[p] ?? -1);
+      if (node === undefined) break;
+      const innermost = node.levels[node.levels.length - 1];
+      if (innermost !== undefined) {
+        best = innermost;
+        bestEnd = p + 1;
       }
     }
     if (best === -1) return null;
-    const p = ls + 2 + bestLen;
-    return { level: best, close: raw[p] === DASH && raw[p + 1] === DASH };
+    return { level: best, close: raw[bestEnd] === DASH && raw[bestEnd + 1] === DASH };
   }
 
   /**
@@ -354,10 +400,20 @@ function boundaryOf(params: MimeParams): Buffer | null {
   for (const [name, value] of params) {
     if (name !== 'boundary') continue;
     // RFC 2046 §5.1.1: a boundary does not end in white space; trailing blanks were added in transit.
-    const b = trimEndBlanks(value);
-    return b === '' ? null : Buffer.from(b, 'utf8');
+    const b = Buffer.from(trimEndBlanks(value), 'utf8');
+    return b.length === 0 || b.length > MAX_BOUNDARY_LENGTH || b.includes(LF) ? null : b;
   }
   return null;
+}
+
+interface TrieNode {
+  readonly next: Map<number, TrieNode>;
+  /** Stack levels whose boundary ends at this node, outermost first. */
+  readonly levels: number[];
+}
+
+function newNode(): TrieNode {
+  return { next: new Map(), levels: [] };
 }
 
 /** RFC 3501 §7.4.2 ENVELOPE from a message header. */

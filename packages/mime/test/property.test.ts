@@ -112,6 +112,17 @@ describe('hostile input (property)', () => {
     expect(s.body.children?.length).toBe(1); // the synthetic empty part: no line is a real delimiter
   });
 
+  it('matches delimiter lines in one walk whatever the nesting depth', () => {
+    const nested: string[] = [];
+    for (let i = 0; i < 50; i++)
+      nested.push(`Content-Type: multipart/mixed; boundary=b${i}x\r\n\r\n--b${i}x\r\n`);
+    const raw = Buffer.from(`${nested.join('')}\r\n${'--b1\r\n'.repeat(300_000)}`);
+    const started = performance.now();
+    const s = parseStructureStrict(raw);
+    expect(performance.now() - started).toBeLessThan(2000);
+    checkRanges(s.body, raw.length);
+  });
+
   it('caps the number of parts', () => {
     const lines = ['Content-Type: multipart/mixed; boundary=b', ''];
     for (let i = 0; i < 30_000; i++) lines.push('--b');
