@@ -6,6 +6,7 @@
  * module supplies its hooks — policy at RCPT, routing, and the begin → body → commit/abort delivery.
  */
 import type { AddressInfo } from 'node:net';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Delivery, DeliveryTarget, Log, MailStore, RecipientResolver } from '@yubin/core';
 import { type AddressObject, simpleParser } from 'mailparser';
@@ -80,13 +81,31 @@ function firstAddress(value: AddressObject | AddressObject[] | undefined): strin
   return obj?.value[0]?.address;
 }
 
-/** The header block of a message (up to the blank line), bounded. */
-function collectHeader(chunks: Buffer[], size: number): Buffer {
-  const all = Buffer.concat(chunks, Math.min(size, MAX_TRACE_HEADER_BYTES));
-  const end = all.indexOf('\r\n\r\n');
-  const endLf = all.indexOf('\n\n');
-  const cut = end >= 0 ? end + 4 : endLf >= 0 ? endLf + 2 : all.length;
-  return all.subarray(0, cut);
+/** Passes a message through unchanged and keeps its first bytes, to read the header for the log. */
+class HeaderTap extends Transform {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.kept < this.limit) {
+      this.chunks.push(chunk);
+      this.kept += chunk.length;
+    }
+    done(null, chunk);
+  }
+
+  /** The header block (up to and including the blank line), within the limit. */
+  header(): Buffer {
+    const all = Buffer.concat(this.chunks).subarray(0, this.limit);
+    const crlf = all.indexOf('\r\n\r\n');
+    const lf = all.indexOf('\n\n');
+    const cut = crlf >= 0 ? crlf + 4 : lf >= 0 ? lf + 2 : all.length;
+    return all.subarray(0, cut);
+  }
 }
 
 export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
@@ -252,18 +271,13 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     }));
 
     let delivery: Delivery | undefined;
-    const headerChunks: Buffer[] = [];
-    let headerBytes = 0;
-    stream.on('data', (chunk: Buffer) => {
-      if (headerBytes < MAX_TRACE_HEADER_BYTES) {
-        headerChunks.push(chunk);
-        headerBytes += chunk.length;
-      }
-    });
+    // The tap sits inside the pipeline: a 'data' listener on the DATA stream would start it flowing
+    // before beginDelivery() resolves and those bytes would never reach the store.
+    const tap = new HeaderTap(MAX_TRACE_HEADER_BYTES);
     try {
       delivery = await options.store.beginDelivery({ targets, traceId: tx.traceId, internalDate: now });
       // STYLE.md §4: always drain the DATA stream, then check sizeExceeded before answering.
-      await pipeline(stream, delivery.body);
+      await pipeline(stream, tap, delivery.body);
       if (stream.sizeExceeded) {
         await delivery.abort();
         tx.log.info({ size: stream.byteLength, max: maxMessageSize }, 'message too big');
@@ -271,7 +285,7 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
         return 'rejected';
       }
       const copies = await delivery.commit();
-      const header = await describeHeader(collectHeader(headerChunks, headerBytes));
+      const header = await describeHeader(tap.header());
       tx.log.info({ size: stream.byteLength, rcpts, tls: session.secure, ...header }, 'message accepted');
       for (const copy of copies) {
         tx.log.info(

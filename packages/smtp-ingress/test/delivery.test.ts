@@ -37,6 +37,18 @@ describe('SMTP ingress delivery (nodemailer)', () => {
     expect(raw).not.toMatch(/[^\r]\n/);
   });
 
+  it('keeps every body byte when the store is slow to begin the delivery', async () => {
+    h.store.slowBegin(150);
+    const text = Array.from({ length: 2000 }, (_, i) => `line ${i} of a body that must arrive whole`).join(
+      '\n',
+    );
+    await send({ from: 'sender@example.org', to: 'alice@yubin.test', subject: 'slow store', text });
+    const [raw] = await inbox(h.store, 'alice@yubin.test');
+    expect(raw).toContain('Subject: slow store\r\n');
+    expect(raw).toContain('line 0 of a body');
+    expect(raw).toContain('line 1999 of a body that must arrive whole');
+  });
+
   it('delivers one copy per mailbox when an alias and a direct address reach the same user', async () => {
     await send({
       from: 'sender@example.org',

@@ -48,15 +48,23 @@ export const resolver = tableResolver({
 });
 
 /** Wraps a store so the next delivery commit fails with the given code (fault injection). */
-export function failingCommits(store: MailStore): MailStore & { failNext(code: StoreErrorCode): void } {
+export function failingCommits(
+  store: MailStore,
+): MailStore & { failNext(code: StoreErrorCode): void; slowBegin(ms: number): void } {
   let pending: StoreErrorCode | undefined;
+  let beginDelayMs = 0;
   return {
+    slowBegin(ms) {
+      beginDelayMs = ms;
+    },
     account: (user) => store.account(user),
     close: () => store.close(),
     failNext(code) {
       pending = code;
     },
     async beginDelivery(request) {
+      // A real disk can take a while to open files: the body must wait for it, not be lost.
+      if (beginDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, beginDelayMs));
       const delivery = await store.beginDelivery(request);
       const code = pending;
       pending = undefined;
