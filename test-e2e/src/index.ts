@@ -1,1 +1,1 @@
-export {};
+export { curl, freePort, listening, type Ports, python, REPO_ROOT, type Stack, startStack } from './stack.js';

@@ -1,0 +1,178 @@
+/**
+ * Starts the real stack exactly as a user does — `npm start` — in a temporary data folder on free
+ * ports, and stops it. Tests then talk to it only through the network.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const execFileAsync = promisify(execFile);
+
+export interface Ports {
+  smtp: number;
+  submission: number;
+  submissions: number;
+  pop3: number;
+  pop3s: number;
+  imap: number;
+  imaps: number;
+}
+
+export interface Stack {
+  readonly dataDir: string;
+  readonly ports: Ports;
+  readonly env: NodeJS.ProcessEnv;
+  /** Everything the launcher printed. */
+  output(): string;
+  /** Runs `yubin <args>` (the CLI) against this stack's data folder; `input` goes to stdin. */
+  yubin(args: string[], input?: string): Promise<{ stdout: string; stderr: string }>;
+  /** Adds a user with a password, via the CLI. */
+  addUser(address: string, password: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startStack(
+  options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Stack> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'yubin-e2e-')));
+  const ports: Ports = {
+    smtp: await freePort(),
+    submission: await freePort(),
+    submissions: await freePort(),
+    pop3: await freePort(),
+    pop3s: await freePort(),
+    imap: await freePort(),
+    imaps: await freePort(),
+  };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    YUBIN_DATA: dataDir,
+    YUBIN_SMTP_PORT: String(ports.smtp),
+    YUBIN_SUBMISSION_PORT: String(ports.submission),
+    YUBIN_SUBMISSIONS_PORT: String(ports.submissions),
+    YUBIN_POP3_PORT: String(ports.pop3),
+    YUBIN_POP3S_PORT: String(ports.pop3s),
+    YUBIN_IMAP_PORT: String(ports.imap),
+    YUBIN_IMAPS_PORT: String(ports.imaps),
+    YUBIN_LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  delete env.YUBIN_CONFIG;
+  let out = '';
+  // detached: the launcher and its services form one process group we can stop together.
+  const child: ChildProcess = spawn('npm', ['start', '--silent'], {
+    cwd: REPO_ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await waitFor('the stack to start', 90_000, async () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${out}`);
+      return out.includes('yubin (郵便) is running') ? true : undefined;
+    });
+  } catch (err) {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    throw new Error(`${(err as Error).message}\n${out}`);
+  }
+
+  const yubin = async (args: string[], input?: string) => {
+    const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+    const proc = execFileAsync(tsx, [join(REPO_ROOT, 'apps', 'cli', 'src', 'main.ts'), ...args], {
+      env,
+      cwd: REPO_ROOT,
+    });
+    if (input !== undefined) {
+      proc.child.stdin?.end(input);
+    }
+    return proc;
+  };
+
+  return {
+    dataDir,
+    ports,
+    env,
+    output: () => out,
+    yubin,
+    async addUser(address, password) {
+      await yubin(['user', 'add', address, '--password-stdin'], password);
+    },
+    async stop() {
+      if (child.exitCode === null && child.pid) {
+        process.kill(-child.pid, 'SIGTERM');
+        const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Reads the launcher's record of where each service listens. */
+export async function listening(dataDir: string): Promise<Array<{ name: string; port: number }>> {
+  const state = JSON.parse(await readFile(join(dataDir, 'run', 'listening.json'), 'utf8')) as {
+    listening: Array<{ name: string; port: number }>;
+  };
+  return state.listening;
+}
+
+/** Runs a Python 3 script (stdin) with arguments; resolves with its stdout. */
+export async function python(script: string, args: string[] = []): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn('python3', ['-', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    proc.on('exit', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`python exited ${code}: ${stderr}`)),
+    );
+    proc.stdin.end(script);
+  });
+}
+
+/** Runs curl with arguments; resolves with stdout. */
+export async function curl(args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('curl', ['--silent', '--show-error', '--max-time', '20', ...args], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
