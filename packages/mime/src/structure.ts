@@ -288,10 +288,11 @@ class StructureParser {
     this.stack.push(boundary);
     let node = this.trie;
     for (const byte of boundary) {
-      let next = node.next.get(byte);
+      let next = childOf(node, byte);
       if (next === undefined) {
         next = newNode();
-        node.next.set(byte, next);
+        node.bytes.push(byte);
+        node.kids.push(next);
       }
       node = next;
     }
@@ -305,7 +306,7 @@ class StructureParser {
     const path: TrieNode[] = [this.trie];
     let node = this.trie;
     for (const byte of boundary) {
-      const next = node.next.get(byte);
+      const next = childOf(node, byte);
       if (next === undefined) return;
       path.push(next);
       node = next;
@@ -314,9 +315,11 @@ class StructureParser {
     for (let i = boundary.length; i > 0; i--) {
       const child = path[i];
       const parent = path[i - 1];
-      if (child === undefined || parent === undefined || child.levels.length > 0 || child.next.size > 0)
+      if (child === undefined || parent === undefined || child.levels.length > 0 || child.kids.length > 0)
         break;
-      parent.next.delete(boundary[i - 1] ?? -1);
+      const at = parent.kids.indexOf(child);
+      parent.kids.splice(at, 1);
+      parent.bytes.splice(at, 1);
     }
   }
 
@@ -333,7 +336,7 @@ class StructureParser {
     let best = -1;
     let bestEnd = 0;
     for (let p = ls + 2; p < le; p++) {
-      node = node.next.get(raw[p] ?? -1);
+      node = childOf(node, raw[p] ?? -1);
       if (node === undefined) break;
       const innermost = node.levels[node.levels.length - 1];
       if (innermost !== undefined) {
@@ -406,14 +409,22 @@ function boundaryOf(params: MimeParams): Buffer | null {
   return null;
 }
 
+/** A boundary trie node; edges are parallel arrays, as almost every node has a single child. */
 interface TrieNode {
-  readonly next: Map<number, TrieNode>;
+  readonly bytes: number[];
+  readonly kids: TrieNode[];
   /** Stack levels whose boundary ends at this node, outermost first. */
   readonly levels: number[];
 }
 
 function newNode(): TrieNode {
-  return { next: new Map(), levels: [] };
+  return { bytes: [], kids: [], levels: [] };
+}
+
+function childOf(node: TrieNode, byte: number): TrieNode | undefined {
+  const bytes = node.bytes;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === byte) return node.kids[i];
+  return undefined;
 }
 
 /** RFC 3501 §7.4.2 ENVELOPE from a message header. */
