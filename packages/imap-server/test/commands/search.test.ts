@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { message, seed, selected, startServer, type TestServer, transcript } from '../helpers.js';
+
+let t: TestServer;
+const ENCODED = Buffer.from(
+  'From: =?UTF-8?Q?J=C3=BCrgen?= <jurgen@example.de>\r\nTo: alice@yubin.test\r\n' +
+    'Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\nDate: Mon, 5 Feb 2024 23:30:00 -0500\r\n' +
+    'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n' +
+    'Sch=C3=B6ne Gr=C3=BC=C3=9Fe aus K=C3=B6ln\r\n',
+);
+beforeAll(async () => {
+  t = await startServer();
+  await seed(t, 'INBOX', [message('alpha', 'the quick brown fox')], ['\\Seen']);
+  await seed(t, 'INBOX', [message('beta', 'lazy dog', 'X-Mailer: test\r\n')], ['\\Flagged']);
+  await seed(t, 'INBOX', [ENCODED]);
+});
+afterAll(() => t.close());
+
+describe('SEARCH', () => {
+  it('matches flags, sizes and sets (RFC 3501 §6.4.4)', async () => {
+    const s = await selected(t);
+    await transcript(
+      s,
+      `
+      C: a SEARCH ALL
+      S: * SEARCH 1 2 3
+      S: a OK SEARCH completed
+      C: b SEARCH SEEN
+      S: * SEARCH 1
+      S: b OK SEARCH completed
+      C: c SEARCH UNSEEN NOT FLAGGED
+      S: * SEARCH 3
+      S: c OK SEARCH completed
+      C: d SEARCH OR FLAGGED SEEN
+      S: * SEARCH 1 2
+      S: d OK SEARCH completed
+      C: e SEARCH 2:* LARGER 10
+      S: * SEARCH 2 3
+      S: e OK SEARCH completed
+      C: f SEARCH UID 3 RECENT
+      S: * SEARCH 3
+      S: f OK SEARCH completed
+      C: g SEARCH KEYWORD nothing
+      S: * SEARCH
+      S: g OK SEARCH completed
+      C: h UID SEARCH NEW
+      S: * SEARCH 2 3
+      S: h OK UID SEARCH completed
+    `,
+    );
+    s.close();
+  });
+
+  it('matches headers and bodies on decoded text, case-insensitively (RFC 3501 §6.4.4)', async () => {
+    const s = await selected(t);
+    await transcript(
+      s,
+      `
+      C: a SEARCH FROM "jürgen"
+      S: a BAD *
+      C: b SEARCH CHARSET UTF-8 FROM {7+}
+      C: jürgen
+      S: * SEARCH 3
+      S: b OK SEARCH completed
+      C: c SEARCH SUBJECT ALPHA
+      S: * SEARCH 1
+      S: c OK SEARCH completed
+      C: d SEARCH BODY "Brown Fox"
+      S: * SEARCH 1
+      S: d OK SEARCH completed
+      C: e SEARCH CHARSET UTF-8 BODY {5+}
+      C: köln
+      S: * SEARCH 3
+      S: e OK SEARCH completed
+      C: f SEARCH HEADER X-Mailer ""
+      S: * SEARCH 2
+      S: f OK SEARCH completed
+      C: g SEARCH TEXT lazy
+      S: * SEARCH 2
+      S: g OK SEARCH completed
+      C: h SEARCH TEXT example.de
+      S: * SEARCH 3
+      S: h OK SEARCH completed
+    `,
+    );
+    s.close();
+  });
+
+  it('compares dates: internal date and the Date header in its own zone (RFC 3501 §6.4.4)', async () => {
+    const s = await selected(t);
+    await transcript(
+      s,
+      `
+      C: a SEARCH ON 3-Feb-2024
+      S: * SEARCH 1 2 3
+      S: a OK SEARCH completed
+      C: b SEARCH BEFORE 3-Feb-2024
+      S: * SEARCH
+      S: b OK SEARCH completed
+      C: c SEARCH SENTON 5-Feb-2024
+      S: * SEARCH 3
+      S: c OK SEARCH completed
+      C: d SEARCH SENTSINCE 3-Feb-2024
+      S: * SEARCH 3
+      S: d OK SEARCH completed
+    `,
+    );
+    s.close();
+  });
+
+  it('refuses an unknown charset with NO [BADCHARSET] (RFC 3501 §6.4.4)', async () => {
+    const s = await selected(t);
+    await transcript(
+      s,
+      `
+      C: a SEARCH CHARSET KOI8-R ALL
+      S~ ^a NO \\[BADCHARSET \\(.*UTF-8.*\\)\\]
+      C: b SEARCH BOGUS
+      S: b BAD *
+    `,
+    );
+    s.close();
+  });
+
+  it('answers ESEARCH for RETURN options (RFC 4731)', async () => {
+    const s = await selected(t);
+    await transcript(
+      s,
+      `
+      C: a UID SEARCH RETURN (MIN MAX COUNT ALL) ALL
+      S: * ESEARCH (TAG "a") UID MIN 1 MAX 3 ALL 1:3 COUNT 3
+      S: a OK UID SEARCH completed
+    `,
+    );
+    s.close();
+  });
+});
