@@ -797,6 +797,23 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
         expect(dest.keywords).toContain('Work');
       });
 
+      it('copies and flagged appends are \\Recent to the first view that sees them (RFC 3501 §6.4.7, §2.3.2)', async () => {
+        await alice.append(INBOX, sampleMessage('a'), { flags: ['\\Seen'] });
+        const source = await open(alice, INBOX);
+        expect(source.isRecent(1)).toBe(true);
+        const archive = await open(alice, 'Archive');
+        let notified = 0;
+        archive.onChange(() => {
+          notified += 1;
+        });
+        await source.copy([1], 'Archive');
+        await waitFor(() => notified > 0, NOTIFY_TIMEOUT_MS, 'onChange of the destination after copy');
+        expect((await alice.status('Archive')).recent).toBe(1);
+        const changes = await archive.sync();
+        expect(changes.added.map((m) => [m.uid, m.flags])).toEqual([[1, ['\\Seen']]]);
+        expect(archive.isRecent(1)).toBe(true);
+      });
+
       it('refuses to copy or move to a missing mailbox (NOT_FOUND)', async () => {
         await appendN(alice, INBOX, 1);
         const view = await open(alice, INBOX);
