@@ -403,6 +403,16 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
         expect((await alice.status(INBOX)).uidNext).toBe(second.uid + 1);
       });
 
+      it('assigns distinct ascending UIDs to concurrent appends', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => alice.append(INBOX, sampleMessage(`c${i}`))),
+        );
+        const uids = results.map((r) => r.uid).sort((a, b) => a - b);
+        expect(uids).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        const view = await open(alice, INBOX);
+        expect(view.messages.map((m) => m.uid)).toEqual(uids);
+      });
+
       it('stores the exact bytes; size is the CRLF octet count', async () => {
         const raw = sampleMessage('exact', 'caf\u00e9 \u2603\r\nline two');
         await alice.append(INBOX, raw);
@@ -457,6 +467,11 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
         const view = await open(alice, INBOX);
         expect((await view.read(1, { start: 0, end: 5 })).toString()).toBe('From:');
         expect((await view.read(1, { start: 6, end: 12 })).toString()).toBe('Sender');
+        // A range past the end is cut at the end (IMAP partial fetch, RFC 3501 §6.4.5).
+        expect((await view.read(1, { start: raw.length - 2, end: raw.length + 100 })).toString()).toBe(
+          '\r\n',
+        );
+        expect((await view.read(1, { start: raw.length + 5, end: raw.length + 10 })).length).toBe(0);
         const chunks: Buffer[] = [];
         for await (const chunk of await view.stream(1)) chunks.push(Buffer.from(chunk as Uint8Array));
         expect(Buffer.concat(chunks).equals(raw)).toBe(true);
@@ -968,6 +983,29 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
           maxBytes: SMALL_MAX_BYTES,
           maxMessages: SMALL_MAX_MESSAGES,
         });
+      });
+
+      it('frees quota on expunge and delete; a move is allowed at the limit (RFC 6851)', async () => {
+        const small = store.account(SMALL);
+        await small.ensure();
+        await small.create('Folder');
+        await small.append('Folder', sampleMessage('f'));
+        for (let i = 1; i < SMALL_MAX_MESSAGES; i++) await small.append(INBOX, sampleMessage(`s${i}`));
+        expect((await small.quota()).messages).toBe(SMALL_MAX_MESSAGES);
+        const view = await open(small, INBOX);
+        // A full account must still be able to move mail to Trash.
+        expect((await view.move([1], 'Trash')).expunged).toEqual([1]);
+        expect((await small.quota()).messages).toBe(SMALL_MAX_MESSAGES);
+        const trash = await open(small, 'Trash');
+        await trash.setFlags([1], 'add', ['\\Deleted']);
+        await trash.expunge();
+        const afterExpunge = await small.quota();
+        expect(afterExpunge.messages).toBe(SMALL_MAX_MESSAGES - 1);
+        await small.delete('Folder');
+        const afterDelete = await small.quota();
+        expect(afterDelete.messages).toBe(SMALL_MAX_MESSAGES - 2);
+        expect(afterDelete.bytes).toBe(sampleMessage(`s2`).length);
+        await small.append(INBOX, sampleMessage('room again'));
       });
 
       it('refuses append and copy beyond the limits (NO_QUOTA)', async () => {
