@@ -176,7 +176,7 @@ class Connection implements SessionHost {
     const l = this.config.limits;
     return new CommandReader({
       maxLineLength: l.maxLineLength,
-      maxLiteralSize: Math.max(l.maxLiteralSize, l.appendLimit),
+      maxLiteralSize: literalLimit(l),
       maxNesting: MAX_NESTING,
     });
   }
@@ -247,8 +247,7 @@ class Connection implements SessionHost {
       }
       case 'needLiteral': {
         if (r.nonSync) return 'continue';
-        const limit = Math.max(this.config.limits.maxLiteralSize, this.config.limits.appendLimit);
-        if (r.size > limit) {
+        if (r.size > literalLimit(this.config.limits)) {
           // RFC 7889 §4 / RFC 3501 §7.5: refuse before the client sends the data.
           writeTagged(this.session, r.tag, 'NO', 'Literal too big', 'TOOBIG');
           this.reader.rejectLiteral();
@@ -353,6 +352,14 @@ class Connection implements SessionHost {
     this.log.debug('connection closed');
     this.session.logout().catch((err: unknown) => this.log.warn({ err }, 'logout cleanup failed'));
   }
+}
+
+/**
+ * The largest literal accepted. Only APPEND carries big literals, and the reader announces a
+ * literal before the command name is known to matter, so APPENDLIMIT bounds every literal.
+ */
+function literalLimit(l: ImapLimits): number {
+  return Math.min(l.maxLiteralSize, l.appendLimit);
 }
 
 /** A command line for the transcript log, with credentials masked (STYLE.md §8). */
