@@ -881,6 +881,7 @@ class MemoryView implements MailboxView {
     const sources = this.sources(uids);
     const bytes = sources.reduce((sum, m) => sum + m.meta.size, 0);
     if (sources.length > 0) await this.store.checkQuota(this.user, bytes, sources.length);
+    if (dest.deleted) throw new StoreError('NOT_FOUND', `mailbox ${dest.name} was deleted`);
     return this.copyInto(dest, this.sources(uids));
   }
 
@@ -934,7 +935,7 @@ function deliveryMailbox(name: string | undefined): string {
 class MemoryDelivery implements Delivery {
   readonly body: Writable;
   private readonly chunks: Buffer[] = [];
-  private state: 'open' | 'committed' | 'aborted' = 'open';
+  private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
 
   constructor(
     private readonly store: MemoryStoreImpl,
@@ -952,13 +953,35 @@ class MemoryDelivery implements Delivery {
 
   async commit(): Promise<DeliveredCopy[]> {
     if (this.state !== 'open') throw new StoreError('TEMP', `delivery already ${this.state}`);
+    this.state = 'committing';
+    try {
+      const copies = await this.deliver();
+      this.state = 'committed';
+      return copies;
+    } catch (err) {
+      // A failed commit leaves nothing behind; the delivery is over.
+      this.abandon();
+      throw err;
+    }
+  }
+
+  private abandon(): void {
+    this.state = 'aborted';
+    this.chunks.length = 0;
+    this.body.destroy();
+  }
+
+  private async deliver(): Promise<DeliveredCopy[]> {
     this.store.maybeFail(
       'commit',
       this.request.targets.map((t) => t.user),
     );
     if (!this.body.writableEnded) this.body.end();
-    await finished(this.body);
-    if (this.state !== 'open') throw new StoreError('TEMP', `delivery already ${this.state}`);
+    try {
+      await finished(this.body);
+    } catch (err) {
+      throw new StoreError('TEMP', 'delivery body failed', { cause: err });
+    }
     const body = toCrlf(Buffer.concat(this.chunks));
     this.store.checkSize(body.length);
     const internalDate = this.request.internalDate ?? this.store.now();
@@ -975,8 +998,7 @@ class MemoryDelivery implements Delivery {
     }
     for (const [user, sum] of perUser) await this.store.checkQuota(user, sum.bytes, sum.messages);
     const wanted = copies.map(({ target }) => deliveryMailbox(target.mailbox));
-    if (this.state !== 'open') throw new StoreError('TEMP', `delivery already ${this.state}`);
-    this.state = 'committed';
+    // From here on nothing awaits: every copy appears at once.
     const delivered: DeliveredCopy[] = [];
     for (const [i, { target, content }] of copies.entries()) {
       // Delivery creates the account's folders on first use, like `ensure()`.
@@ -996,10 +1018,8 @@ class MemoryDelivery implements Delivery {
     return delivered;
   }
 
+  /** Discards the message; a no-op once commit() has started (it decides the outcome). */
   async abort(): Promise<void> {
-    if (this.state !== 'open') return;
-    this.state = 'aborted';
-    this.chunks.length = 0;
-    this.body.destroy();
+    if (this.state === 'open') this.abandon();
   }
 }

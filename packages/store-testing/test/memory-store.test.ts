@@ -187,6 +187,21 @@ describe('createMemoryStore: beyond the contract', () => {
     expect(store.dump(ALICE)[0]?.messages).toHaveLength(1);
   });
 
+  it('commits a delivery once even when commit() races itself; a failed commit leaves nothing', async () => {
+    const alice = await make({ maxMessageSize: 100 });
+    const delivery = await store.beginDelivery({ targets: [{ user: ALICE }] });
+    delivery.body.write('Subject: race\r\n\r\n');
+    const results = await Promise.allSettled([delivery.commit(), delivery.commit()]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((await alice.status(INBOX)).messages).toBe(1);
+    const big = await store.beginDelivery({ targets: [{ user: ALICE }] });
+    big.body.write('x'.repeat(200));
+    await expectStoreError(big.commit(), 'TOO_BIG');
+    await big.abort();
+    await expectStoreError(big.commit(), 'TEMP');
+    expect((await alice.status(INBOX)).messages).toBe(1);
+  });
+
   it('close() stops pending notifications', async () => {
     const alice = await make({ notifyDelayMs: 5 });
     let calls = 0;
