@@ -384,7 +384,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
       let size = 0;
       for (const entry of scan.entries) {
         if (!entry.flags.includes('\\Seen')) unseen++;
-        if (entry.sub === 'new') recent++;
+        if (entry.uid >= scan.firstRecent) recent++;
         size += entry.size;
       }
       return {

@@ -28,6 +28,8 @@ import {
 export const UIDLIST = 'dovecot-uidlist';
 export const KEYWORDS = 'dovecot-keywords';
 export const INDEX = 'yubin-index';
+/** The first UID not yet seen by a read-write session (Dovecot keeps this in its index header). */
+export const RECENT = 'yubin-recent';
 /** Expunged entries stay in the uidlist (as in Dovecot) until there are this many, or a quarter. */
 const UIDLIST_DEAD_REWRITE = 64;
 /** Index lines beyond twice the live entries (plus this) trigger a compaction. */
@@ -57,6 +59,8 @@ export interface Scan {
   /** Ascending UID. */
   readonly entries: readonly ScanEntry[];
   readonly keywords: readonly string[];
+  /** RFC 3501 §2.3.2: messages from this UID on are \Recent (no read-write session has seen them). */
+  readonly firstRecent: number;
 }
 
 interface CachedMeta {
@@ -163,6 +167,7 @@ export class Folder {
     if (!list) {
       const uidValidity = await this.allocateUidValidity();
       list = { uidValidity, nextUid: 1, guid: newGuid(), entries: [] };
+      await this.writeFirstRecent(1);
       this.log.debug({ folder: this.path, uidValidity }, 'uidlist created');
     }
     const byBase = entriesByBase(list);
@@ -254,8 +259,9 @@ export class Folder {
     await this.loadIndex();
     const refs: Array<FileRef & { uid: number }> = [];
     for (const entry of list.entries) {
-      const file = files.get(parseFileName(entry.name).base);
-      if (file) refs.push({ ...file, uid: entry.uid });
+      const colon = entry.name.indexOf(':');
+      const file = files.get(colon < 0 ? entry.name : entry.name.slice(0, colon));
+      if (file) refs.push({ base: file.base, name: file.name, sub: file.sub, uid: entry.uid });
     }
     const misses = refs.filter((ref) => !this.meta.has(ref.base));
     if (misses.length > 0) {
@@ -272,19 +278,74 @@ export class Folder {
       });
       if (lines !== '') await this.appendIndex(lines);
     }
-    const entries: ScanEntry[] = refs.map((ref) => {
+    // Few distinct flag combinations exist in a folder: parse each once.
+    const flagsOf = new Map<string, readonly Flag[]>();
+    const entries: ScanEntry[] = new Array(refs.length);
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i] as FileRef & { uid: number };
       const meta = this.meta.get(ref.base) ?? { size: sizeFromBase(ref.base) ?? 0, date: Date.now() };
       const letters = ref.sub === 'cur' ? parseFileName(ref.name).letters : '';
-      return {
-        ...ref,
+      let flags = flagsOf.get(letters);
+      if (!flags) {
+        flags = Object.freeze(flagsFromLetters(letters, keywords));
+        flagsOf.set(letters, flags);
+      }
+      entries[i] = {
+        uid: ref.uid,
+        base: ref.base,
+        name: ref.name,
+        sub: ref.sub,
         size: meta.size,
         date: new Date(meta.date),
         letters,
-        flags: flagsFromLetters(letters, keywords),
+        flags,
       };
-    });
+    }
+    if (this.meta.size > 2 * entries.length + INDEX_SLACK) {
+      // Expunged messages' cache entries: forget them in memory as the file compaction does on disk.
+      const live = new Set(entries.map((e) => e.base));
+      for (const base of this.meta.keys()) if (!live.has(base)) this.meta.delete(base);
+      for (const base of this.structures.keys()) if (!live.has(base)) this.structures.delete(base);
+    }
     if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
-    return { uidValidity: list.uidValidity, nextUid: list.nextUid, entries, keywords };
+    const firstRecent = await this.readFirstRecent(entries, list.nextUid);
+    return { uidValidity: list.uidValidity, nextUid: list.nextUid, entries, keywords, firstRecent };
+  }
+
+  /**
+   * The first recent UID. Without the file (a Maildir from elsewhere), what is still in new/ is
+   * recent, as the Maildir spec has it.
+   */
+  private async readFirstRecent(
+    entries: readonly { uid: number; sub: Sub }[],
+    nextUid: number,
+  ): Promise<number> {
+    const text = await readTextOrNull(join(this.path, RECENT));
+    const value = text === null ? Number.NaN : Number(text.trim());
+    if (Number.isSafeInteger(value) && value >= 1) return value;
+    let first = nextUid;
+    for (const entry of entries) if (entry.sub === 'new' && entry.uid < first) first = entry.uid;
+    return first;
+  }
+
+  private async writeFirstRecent(value: number): Promise<void> {
+    const target = join(this.path, RECENT);
+    const temp = `${target}.${process.pid}.tmp`;
+    await writeFile(temp, `${value}\n`);
+    await rename(temp, target);
+  }
+
+  /**
+   * A read-write session takes the \Recent messages up to `maxUid`: under the lock, so exactly one
+   * session gets each. Returns the first UID it took (nothing taken when that exceeds `maxUid`).
+   */
+  async claimRecent(scan: Scan, maxUid: number): Promise<number> {
+    if (scan.firstRecent > maxUid) return scan.firstRecent;
+    return this.locked(async () => {
+      const first = await this.readFirstRecent(scan.entries, scan.nextUid);
+      if (first <= maxUid) await this.writeFirstRecent(maxUid + 1);
+      return first;
+    });
   }
 
   /** Records what a writer already knows, sparing the first reader a stat(). */

@@ -1,7 +1,8 @@
 /**
  * MailboxView over one Maildir folder: a snapshot that changes only when the session asks.
- * A read-write view claims new/ messages by renaming them into cur/ (RFC 3501 §2.3.2: only the
- * session that does so sees them \Recent); a read-only view never renames anything.
+ * A read-write view moves new/ messages into cur/ and takes the folder's \Recent messages (those
+ * from `yubin-recent`'s first recent UID on) under the uidlist lock, so exactly one session sees
+ * each as recent (RFC 3501 §2.3.2); a read-only view renames nothing and takes nothing.
  */
 import { open, rename, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -69,6 +70,7 @@ export class MaildirView implements MailboxView {
   private byUid = new Map<number, Rec>();
   private readonly recent = new Set<number>();
   private maxUid = 0;
+  private firstRecent = Number.MAX_SAFE_INTEGER;
   private _uidNext = 1;
   private _keywords: string[] = [];
   private cache: MessageMeta[] | null = null;
@@ -92,6 +94,7 @@ export class MaildirView implements MailboxView {
     view._keywords = scan.keywords.filter((k) => k !== '');
     view._uidNext = scan.nextUid;
     for (const entry of entries) view.push(entry);
+    await view.takeRecent(scan, entries);
     return view;
   }
 
@@ -109,8 +112,19 @@ export class MaildirView implements MailboxView {
   }
 
   isRecent(uid: number): boolean {
-    if (this.readOnly) return this.byUid.get(uid)?.sub === 'new';
+    if (this.readOnly) return uid >= this.firstRecent && this.byUid.has(uid);
     return this.recent.has(uid);
+  }
+
+  /** RFC 3501 §2.3.2: a read-write view takes the recent messages it sees; a read-only one only looks. */
+  private async takeRecent(scan: Scan, entries: readonly ScanEntry[]): Promise<void> {
+    const last = entries[entries.length - 1];
+    if (this.readOnly || !last) {
+      this.firstRecent = scan.firstRecent;
+      return;
+    }
+    const first = await this.folder.claimRecent(scan, last.uid);
+    for (const entry of entries) if (entry.uid >= first) this.recent.add(entry.uid);
   }
 
   private makeMeta(rec: Omit<Rec, 'meta'>): MessageMeta {
@@ -124,7 +138,7 @@ export class MaildirView implements MailboxView {
   }
 
   private push(entry: ScanEntry): void {
-    const partial = {
+    const rec: Rec = {
       uid: entry.uid,
       base: entry.base,
       name: entry.name,
@@ -134,8 +148,14 @@ export class MaildirView implements MailboxView {
       letters: entry.letters,
       flags: entry.flags,
       gone: false,
+      meta: {
+        uid: entry.uid,
+        uidl: pop3Uidl(entry.uid, this.uidValidity),
+        size: entry.size,
+        internalDate: entry.date,
+        flags: entry.flags,
+      },
     };
-    const rec: Rec = { ...partial, meta: this.makeMeta(partial) };
     this.recs.push(rec);
     this.byUid.set(rec.uid, rec);
     if (rec.uid > this.maxUid) this.maxUid = rec.uid;
@@ -149,7 +169,7 @@ export class MaildirView implements MailboxView {
     this.cache = null;
   }
 
-  /** A read-write view renames new/ messages into cur/; those it wins are recent to it alone. */
+  /** A read-write view moves new/ messages into cur/ (the Maildir spec's "seen by a client"). */
   private async claim(entries: readonly ScanEntry[]): Promise<ScanEntry[]> {
     if (this.readOnly) return [...entries];
     return mapLimit(entries, FILE_OP_CONCURRENCY, async (entry) => {
@@ -157,7 +177,6 @@ export class MaildirView implements MailboxView {
       const name = fileNameWithFlags(entry.base, '');
       try {
         await rename(this.folder.filePath(entry), this.folder.filePath({ ...entry, sub: 'cur', name }));
-        this.recent.add(entry.uid);
         return { ...entry, sub: 'cur' as const, name };
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'claim new message');
@@ -208,6 +227,7 @@ export class MaildirView implements MailboxView {
       added.push(this.recs[this.recs.length - 1]?.meta as MessageMeta);
     }
     this._uidNext = Math.max(this._uidNext, scan.nextUid);
+    await this.takeRecent(scan, entries);
     const keywordsChanged = this.mergeKeywords(scan.keywords);
     return { expunged, added, flagsChanged, keywordsChanged };
   }
