@@ -247,13 +247,18 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   const connections = new Set<Connection>();
   const perAddress = new Map<string, number>();
 
+  /** Slots are taken before any TLS handshake, so handshakes in progress count against the limits. */
+  let open = 0;
+  const release = (address: string) => {
+    open--;
+    const n = (perAddress.get(address) ?? 1) - 1;
+    if (n <= 0) perAddress.delete(address);
+    else perAddress.set(address, n);
+  };
   const context: ServerContext = {
     tls: options.tls,
     forget(connection) {
-      if (!connections.delete(connection)) return;
-      const n = (perAddress.get(connection.remoteAddress) ?? 1) - 1;
-      if (n <= 0) perAddress.delete(connection.remoteAddress);
-      else perAddress.set(connection.remoteAddress, n);
+      if (connections.delete(connection)) release(connection.remoteAddress);
     },
   };
 
@@ -263,13 +268,17 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     const address = raw.remoteAddress ?? 'unknown';
     raw.on('error', (err) => log.debug({ err }, 'socket error'));
     const refuse =
-      connections.size >= limits.maxConnections ||
-      (perAddress.get(address) ?? 0) >= limits.maxConnectionsPerAddress;
+      open >= limits.maxConnections || (perAddress.get(address) ?? 0) >= limits.maxConnectionsPerAddress;
+    if (!refuse) {
+      open++;
+      perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    }
 
     let socket: net.Socket = raw;
     if (implicitTls) {
       const contextOf = options.tls;
       if (contextOf === undefined) {
+        if (!refuse) release(address);
         raw.destroy();
         return;
       }
@@ -278,6 +287,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       try {
         await handshake(secure);
       } catch (err) {
+        if (!refuse) release(address);
         log.info({ err, remoteAddress: address }, 'tls handshake failed');
         return;
       }
@@ -285,14 +295,18 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       socket = secure;
     }
     if (refuse) {
-      log.warn({ remoteAddress: address, open: connections.size }, 'too many connections');
+      log.warn({ remoteAddress: address, open }, 'too many connections');
       socket.end('-ERR [SYS/TEMP] too many connections\r\n');
       setTimeout(() => socket.destroy(), LINGER_MS).unref();
       return;
     }
     const connection = new Connection(socket, context, log, limits.idleTimeoutMs);
     connections.add(connection);
-    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    if (socket.destroyed) {
+      // The peer left during the handshake, before `close` could reach the connection.
+      context.forget(connection);
+      return;
+    }
     log.info({ remoteAddress: address, secure: connection.secure }, 'connection opened');
     const session = new Pop3Session(
       {
@@ -351,7 +365,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     },
 
     connections() {
-      return connections.size;
+      return open;
     },
   };
 }

@@ -1,9 +1,17 @@
-import { LineSession, transcript } from '@yubin/store-testing';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import { INBOX, type MailAccount, type MailboxView, type MailStore } from '@yubin/core';
+import { createMemoryStore, LineSession, transcript } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPop3Server } from '../src/index.js';
 import {
   ALICE,
   ALICE_PASSWORD,
+  BOB,
+  BOB_PASSWORD,
+  CapturingLog,
   eventually,
+  FakeAuthenticator,
   LOGIN_ALICE,
   octets,
   type Pop3Fixture,
@@ -105,7 +113,7 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
   });
 
   it('closes an idle session without a response and without UPDATE (RFC 1939 §3)', async () => {
-    pop = await startPop3({ limits: { idleTimeoutMs: 150 } });
+    pop = await startPop3({ limits: { idleTimeoutMs: 300 } });
     const { session } = await transcript(
       pop,
       `${LOGIN_ALICE}
@@ -139,6 +147,16 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
     await eventually(() => pop.server.connections() === 1);
     await transcript(pop, 'S: +OK *');
     b.close();
+  });
+
+  it('counts implicit-TLS connections still in their handshake against the limits', async () => {
+    pop = await startPop3({ tls: true, limits: { maxConnectionsPerAddress: 1 } });
+    const stalled = net.connect({ host: '127.0.0.1', port: pop.tlsPort! });
+    await eventually(() => pop.server.connections() === 1);
+    await transcript({ port: pop.tlsPort!, tls: true }, 'S: -ERR [SYS/TEMP] too many connections');
+    stalled.destroy();
+    await eventually(() => pop.server.connections() === 0);
+    await transcript({ port: pop.tlsPort!, tls: true }, 'S: +OK *');
   });
 
   it('refuses connections beyond maxConnections with -ERR [SYS/TEMP]', async () => {
@@ -188,4 +206,77 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
     expect(pop.server.connections()).toBe(0);
     expect(pop.store.dump(ALICE).find((b) => b.name === 'INBOX')?.messages).toHaveLength(3);
   });
+
+  it('streams RETR with backpressure: a client that stops reading stops the store reads', async () => {
+    const CHUNK = 64 * 1024;
+    const body = Buffer.alloc(32 * 1024 * 1024, 'y');
+    for (let i = 78; i < body.length; i += 80) body.write('\r\n', i - 2);
+    const message = Buffer.concat([
+      Buffer.from('Subject: huge\r\n\r\n'),
+      body.subarray(0, body.length - 2),
+      Buffer.from('\r\n'),
+    ]);
+    let pulled = 0;
+    // A store whose message stream is pulled 64 KB at a time, counting what was read.
+    const inner = createMemoryStore();
+    const store: MailStore = {
+      beginDelivery: (r) => inner.beginDelivery(r),
+      close: () => inner.close(),
+      account(user: string): MailAccount {
+        const account = inner.account(user);
+        return new Proxy(account, {
+          get(target, key, receiver) {
+            if (key !== 'open') return Reflect.get(target, key, receiver);
+            return async (name: string, options?: { readOnly?: boolean }): Promise<MailboxView> => {
+              const view = await target.open(name, options);
+              return new Proxy(view, {
+                get(v, k, r) {
+                  if (k !== 'stream') return Reflect.get(v, k, r);
+                  return async (uid: number) => {
+                    const whole = await v.read(uid);
+                    let offset = 0;
+                    return new Readable({
+                      highWaterMark: CHUNK,
+                      read() {
+                        const part = whole.subarray(offset, offset + CHUNK);
+                        offset += part.length;
+                        pulled += part.length;
+                        this.push(part.length > 0 ? part : null);
+                      },
+                    });
+                  };
+                },
+              });
+            };
+          },
+        });
+      },
+    };
+    await inner.account(BOB).ensure();
+    await inner.account(BOB).append(INBOX, message);
+    const server = createPop3Server({
+      store,
+      authenticator: new FakeAuthenticator(),
+      log: new CapturingLog(),
+      hostname: 'h',
+    });
+    const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+    pop = { close: () => server.close() } as Pop3Fixture;
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let received = 0;
+    socket.on('data', (c: Buffer) => {
+      received += c.length;
+    });
+    socket.write(`USER ${BOB}\r\nPASS ${BOB_PASSWORD}\r\nRETR 1\r\n`);
+    await eventually(() => received > 1024 * 1024, 5000);
+    socket.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    const stalled = pulled;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pulled).toBe(stalled);
+    expect(pulled).toBeLessThan(message.length / 2);
+    socket.resume();
+    await eventually(() => pulled === message.length, 10_000);
+    socket.destroy();
+  }, 20_000);
 });

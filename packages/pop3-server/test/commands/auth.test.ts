@@ -174,4 +174,20 @@ describe('AUTH', () => {
     expect(text).not.toContain(answer);
     expect(text).not.toContain(ALICE_PASSWORD);
   });
+
+  it('refuses a SASL answer over 8192 octets and goes on', async () => {
+    pop = await startPop3();
+    await transcript(
+      pop,
+      `
+      S: +OK *
+      C: AUTH PLAIN
+      S~ ^\\+ $
+      C: ${'A'.repeat(9000)}
+      S: -ERR authentication line too long
+      C: AUTH PLAIN ${plain('', ALICE, ALICE_PASSWORD)}
+      S: +OK *
+    `,
+    );
+  });
 });

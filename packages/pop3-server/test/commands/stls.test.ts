@@ -1,6 +1,6 @@
 import { LineSession, transcript } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALICE, ALICE_PASSWORD, LOGIN_ALICE, type Pop3Fixture, startPop3 } from '../helpers.js';
+import { ALICE, ALICE_PASSWORD, eventually, LOGIN_ALICE, type Pop3Fixture, startPop3 } from '../helpers.js';
 
 const CAPA_AFTER_TLS = `
   C: CAPA
@@ -157,5 +157,23 @@ describe('STLS', () => {
     await transcript({ port: pop.tlsPort!, tls: true }, 'S: +OK *');
     await transcript({ port: pop.tlsPort!, tls: true }, 'S: +OK *');
     expect(calls).toBe(2);
+  });
+
+  it('closes the connection when the TLS handshake fails, holding nothing', async () => {
+    pop = await startPop3({ tls: true });
+    const session = await LineSession.connect(pop);
+    await transcript(
+      session,
+      `
+      S: +OK *
+      C: STLS
+      S: +OK begin TLS negotiation
+      C: this is not a TLS ClientHello
+    `,
+      { keepOpen: true },
+    );
+    await session.waitClosed();
+    await eventually(() => pop.server.connections() === 0);
+    await transcript(pop, LOGIN_ALICE);
   });
 });
