@@ -20,8 +20,9 @@ export type AuthResult =
 
 export interface Authenticator {
   /**
-   * Verifies a login (the full address, or an alias of it) and password. Unknown logins take as
-   * long as wrong passwords, and failures are throttled per address and per account.
+   * Verifies a login (the account's own full address; aliases and sub-addresses are refused) and
+   * password. Unknown logins take as long as wrong passwords, and failures are throttled per
+   * address and per account.
    */
   authenticate(login: string, password: string, context: AuthContext): Promise<AuthResult>;
   /**

@@ -66,7 +66,10 @@ export interface MessageMeta {
   readonly size: number;
   /** RFC 3501 §2.3.3: delivery time for delivered mail, the APPEND date for appended mail. */
   readonly internalDate: Date;
-  /** Sorted system flags first, then keywords. Never contains `\Recent`. */
+  /**
+   * System flags first, then keywords, each sorted by UTF-16 code unit
+   * (`\Answered \Deleted \Draft \Flagged \Seen`). Never contains `\Recent`.
+   */
   readonly flags: readonly Flag[];
 }
 
@@ -118,6 +121,9 @@ export interface ByteRange {
  * - `sync({ expunges: false })` applies additions and flag changes but keeps expunged messages in
  *   the snapshot (RFC 3501 §7.4.1: no EXPUNGE during FETCH, STORE or SEARCH); reading such a
  *   message throws `StoreError('EXPUNGED')`.
+ * - Mutations through a read-only view throw CANNOT (copy is allowed). UIDs not in the snapshot are
+ *   ignored by setFlags/copy/expunge; read/stream/structure throw NOT_FOUND for them. Ranges are
+ *   clipped to the message.
  */
 export interface MailboxView {
   readonly name: string;
@@ -128,7 +134,10 @@ export interface MailboxView {
   readonly uidNext: number;
   /** Keywords defined in this mailbox (for FLAGS / PERMANENTFLAGS). */
   readonly keywords: readonly string[];
-  /** RFC 3501 §2.3.2: this view is the first to see the message. */
+  /**
+   * RFC 3501 §2.3.2: this view is the first to see the message. Independent of flags: appended and
+   * copied messages are recent (§6.4.7). A read-only view sees \Recent without claiming it.
+   */
   isRecent(uid: number): boolean;
   /** Brings the snapshot up to date and returns what changed since the last call. */
   sync(options?: { readonly expunges?: boolean }): Promise<MailboxChanges>;
@@ -152,7 +161,10 @@ export interface MailboxView {
   expunge(uids?: readonly number[]): Promise<number[]>;
   /** RFC 3501 §6.4.7: copies messages to another mailbox of the same account. */
   copy(uids: readonly number[], destination: string): Promise<CopyResult>;
-  /** RFC 6851: copy, then expunge the sources. Atomic per message: never lost, never in both. */
+  /**
+   * RFC 6851: copy, then expunge the sources. Atomic per message: never lost, never in both. Needs no
+   * quota headroom within one account.
+   */
   move(uids: readonly number[], destination: string): Promise<CopyResult & { readonly expunged: number[] }>;
   close(): Promise<void>;
 }
@@ -176,13 +188,14 @@ export interface MailAccount {
   /** Creates the account's mail folder and default special-use mailboxes if missing. Idempotent. */
   ensure(): Promise<void>;
   list(): Promise<MailboxInfo[]>;
-  /** Creates a mailbox (and missing parents). Throws EXISTS, INVALID_NAME. */
+  /** Creates a mailbox (and missing parents), unsubscribed. Throws EXISTS, INVALID_NAME. */
   create(name: string, options?: { readonly specialUse?: SpecialUse }): Promise<void>;
-  /** Throws NOT_FOUND; CANNOT for INBOX. */
+  /** Throws NOT_FOUND; CANNOT for INBOX. Children are left in place (RFC 3501 §6.3.4). */
   delete(name: string): Promise<void>;
   /**
    * Renames a mailbox and its children. RFC 3501 §6.3.5: renaming INBOX moves its messages to the
-   * new mailbox and leaves INBOX empty.
+   * new mailbox and leaves INBOX empty; INBOX keeps its UIDVALIDITY and UIDNEXT and its children.
+   * Throws NOT_FOUND, EXISTS (target exists or is INBOX), CANNOT (target under source), INVALID_NAME.
    */
   rename(from: string, to: string): Promise<void>;
   setSubscribed(name: string, subscribed: boolean): Promise<void>;
@@ -204,7 +217,8 @@ export interface MailAccount {
 export interface DeliveryTarget {
   /** Canonical account address. */
   readonly user: string;
-  /** Defaults to INBOX. */
+  /** Defaults to INBOX; a missing or invalid mailbox also means INBOX (as Dovecot's LDA). Delivery
+   * creates the account's folders if missing. */
   readonly mailbox?: string;
   /** Header lines for this copy only (e.g. `Delivered-To`), CRLF-terminated, written before the body. */
   readonly prefix?: string;
