@@ -138,12 +138,17 @@ class Connection implements Pop3Transport {
     const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('timeout');
-    plain.setTimeout(0);
     const contextOf = this.server.tls;
     if (contextOf === undefined) throw new Error('no TLS context');
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: contextOf() });
     this.socket = secure;
-    await handshake(secure);
+    // A client that never starts its handshake is idle like any other.
+    plain.setTimeout(this.idleTimeoutMs, () => secure.destroy());
+    try {
+      await handshake(secure);
+    } finally {
+      plain.setTimeout(0);
+    }
     this.secure = true;
     this.attach(secure);
     this.log.info({ protocol: secure.getProtocol() }, 'tls started');

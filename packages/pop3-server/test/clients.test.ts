@@ -25,7 +25,7 @@ function lines(message: string): string[] {
   return message.replace(/\r\n$/, '').split('\r\n');
 }
 
-describe('independent clients', () => {
+describe('independent clients', { timeout: 20_000 }, () => {
   let pop: Pop3Fixture;
   afterEach(() => pop.close());
 

@@ -176,4 +176,19 @@ describe('STLS', () => {
     await eventually(() => pop.server.connections() === 0);
     await transcript(pop, LOGIN_ALICE);
   });
+
+  it('closes a connection that never starts its TLS handshake (RFC 1939 §3 autologout)', async () => {
+    pop = await startPop3({ tls: true, limits: { idleTimeoutMs: 300 } });
+    const { session } = await transcript(
+      pop,
+      `
+      S: +OK *
+      C: STLS
+      S: +OK begin TLS negotiation
+    `,
+      { keepOpen: true },
+    );
+    await session!.waitClosed(3000);
+    await eventually(() => pop.server.connections() === 0);
+  });
 });
