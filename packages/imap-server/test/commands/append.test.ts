@@ -14,9 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** Runs a transcript in which `C!: \${MSG}` sends the message and its closing CRLF. */
+/** Runs a transcript in which a `C!: <message>` line sends MSG and its closing CRLF. */
 async function script(s: LineSession, text: string): Promise<void> {
-  const parts = text.split('C!: ${MSG}');
+  const parts = text.split('C!: <message>');
   for (const [i, part] of parts.entries()) {
     await transcript(s, part, { keepOpen: true });
     if (i < parts.length - 1) s.write(`${MSG}\r\n`);
@@ -34,7 +34,7 @@ describe('APPEND', () => {
       `
       C: A003 APPEND Drafts (\\Seen \\Draft) "07-Feb-1994 21:52:25 -0800" {${MSG.length}}
       S: + Ready for literal data
-      C!: \${MSG}
+      C!: <message>
       S: A003 OK [APPENDUID 3 1] APPEND completed
       C: b EXAMINE Drafts
       S: * FLAGS *
@@ -58,7 +58,7 @@ describe('APPEND', () => {
       s,
       `
       C: a APPEND INBOX {${MSG.length}+}
-      C!: \${MSG}
+      C!: <message>
       S~ ^a OK \\[APPENDUID 1 \\d+\\] APPEND completed$
     `,
     );
@@ -71,7 +71,7 @@ describe('APPEND', () => {
       s,
       `
       C: a APPEND nosuch {${MSG.length}+}
-      C!: \${MSG}
+      C!: <message>
       S: a NO [TRYCREATE] *
     `,
     );
@@ -98,7 +98,7 @@ describe('APPEND', () => {
       s,
       `
       C: a APPEND Sent {${MSG.length}+}
-      C!: \${MSG}
+      C!: <message>
       S: * 1 EXISTS
       S: * 1 RECENT
       S~ ^a OK \\[APPENDUID \\d+ 1\\] APPEND completed$

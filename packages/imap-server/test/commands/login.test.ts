@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAuthenticator, startServer, type TestServer, transcript } from '../helpers.js';
 
 let t: TestServer;
@@ -78,9 +78,7 @@ describe('LOGIN', () => {
         S: a OK *
       `,
       );
-      const ctx = auth.contexts[0];
-      if (!ctx || ctx.protocol !== 'imap' || ctx.remoteAddress !== '127.0.0.1' || ctx.secure)
-        throw new Error(`bad context ${JSON.stringify(ctx)}`);
+      expect(auth.contexts[0]).toMatchObject({ protocol: 'imap', remoteAddress: '127.0.0.1', secure: false });
     } finally {
       await s.close();
     }
