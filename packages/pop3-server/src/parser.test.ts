@@ -8,6 +8,10 @@ import {
   parseCommand,
 } from './parser.js';
 
+function line(text: string): FramedLine {
+  return { kind: 'line', line: text, octets: Buffer.byteLength(text) };
+}
+
 const CHUNK_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
 function frame(input: Buffer, chunkSize: number, limit?: number): FramedLine[] {
@@ -21,47 +25,26 @@ function frame(input: Buffer, chunkSize: number, limit?: number): FramedLine[] {
 
 describe('LineFramer', () => {
   const cases: Array<[string, string, FramedLine[]]> = [
-    [
-      'CRLF lines',
-      'USER a\r\nPASS b c\r\n',
-      [
-        { kind: 'line', line: 'USER a' },
-        { kind: 'line', line: 'PASS b c' },
-      ],
-    ],
-    [
-      'bare LF lines',
-      'STAT\nQUIT\n',
-      [
-        { kind: 'line', line: 'STAT' },
-        { kind: 'line', line: 'QUIT' },
-      ],
-    ],
-    ['an incomplete last line waits', 'NOOP\r\nLIS', [{ kind: 'line', line: 'NOOP' }]],
-    ['an empty line', '\r\n', [{ kind: 'line', line: '' }]],
+    ['CRLF lines', 'USER a\r\nPASS b c\r\n', [line('USER a'), line('PASS b c')]],
+    ['bare LF lines', 'STAT\nQUIT\n', [line('STAT'), line('QUIT')]],
+    ['an incomplete last line waits', 'NOOP\r\nLIS', [line('NOOP')]],
+    ['an empty line', '\r\n', [line('')]],
     // RFC 2449 §4: 255 octets including CRLF.
-    [
-      'a line of exactly 255 octets',
-      `${'x'.repeat(253)}\r\nNOOP\r\n`,
-      [
-        { kind: 'line', line: 'x'.repeat(253) },
-        { kind: 'line', line: 'NOOP' },
-      ],
-    ],
+    ['a line of exactly 255 octets', `${'x'.repeat(253)}\r\nNOOP\r\n`, [line('x'.repeat(253)), line('NOOP')]],
     [
       'a line of 256 octets is too long, the next one survives',
       `${'x'.repeat(254)}\r\nNOOP\r\n`,
-      [{ kind: 'tooLong' }, { kind: 'line', line: 'NOOP' }],
+      [{ kind: 'tooLong' }, line('NOOP')],
     ],
     [
       'an endless line is reported once',
       `${'y'.repeat(5000)}\r\nQUIT\r\n`,
-      [{ kind: 'tooLong' }, { kind: 'line', line: 'QUIT' }],
+      [{ kind: 'tooLong' }, line('QUIT')],
     ],
     [
       'a bare-LF line is measured with its CRLF',
       `${'x'.repeat(254)}\nNOOP\n`,
-      [{ kind: 'tooLong' }, { kind: 'line', line: 'NOOP' }],
+      [{ kind: 'tooLong' }, line('NOOP')],
     ],
   ];
   for (const [name, input, want] of cases) {
@@ -72,14 +55,14 @@ describe('LineFramer', () => {
 
   it('reset() drops a partial line (RFC 2595 §4)', () => {
     const framer = new LineFramer();
-    expect(framer.push(Buffer.from('STLS\r\nUSER evil'))).toEqual([{ kind: 'line', line: 'STLS' }]);
+    expect(framer.push(Buffer.from('STLS\r\nUSER evil'))).toEqual([line('STLS')]);
     framer.reset();
-    expect(framer.push(Buffer.from('CAPA\r\n'))).toEqual([{ kind: 'line', line: 'CAPA' }]);
+    expect(framer.push(Buffer.from('CAPA\r\n'))).toEqual([line('CAPA')]);
   });
 
   it('honours a larger limit for SASL answers', () => {
     const long = 'A'.repeat(1000);
-    expect(frame(Buffer.from(`${long}\r\n`), 7, 8192)).toEqual([{ kind: 'line', line: long }]);
+    expect(frame(Buffer.from(`${long}\r\n`), 7, 8192)).toEqual([line(long)]);
   });
 
   it('keeps the default limit at RFC 2449 §4 255 octets', () => {
@@ -167,5 +150,13 @@ describe('maskCommandLine (STYLE.md §8)', () => {
     ['RETR 1', 'RETR 1'],
   ])('%s → %s', (line, masked) => {
     expect(maskCommandLine(line)).toBe(masked);
+  });
+});
+
+describe('LineFramer octets', () => {
+  it('counts wire octets, not decoded characters', () => {
+    const bytes = Buffer.from([0x55, 0x53, 0x45, 0x52, 0x20, 0xff, 0xfe, 0x0d, 0x0a]);
+    const [framed] = new LineFramer().push(bytes);
+    expect(framed).toMatchObject({ kind: 'line', octets: 7 });
   });
 });

@@ -14,7 +14,9 @@ export const MAX_POP3_ARGUMENT = 40;
 export const MAX_SASL_RESPONSE_LINE = 8192;
 
 /** One framed line, without its CRLF (or bare LF), or a line that was over the limit. */
-export type FramedLine = { kind: 'line'; line: string } | { kind: 'tooLong' };
+export type FramedLine =
+  /** `octets`: the line's length on the wire without its line ending. */
+  { kind: 'line'; line: string; octets: number } | { kind: 'tooLong' };
 
 /**
  * Splits a byte stream into lines. RFC 1939 §3 terminates lines with CRLF; a bare LF is accepted
@@ -51,7 +53,7 @@ export class LineFramer {
         if (line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
         // A bare-LF line is measured as if it had its CRLF.
         if (line.length > this.limit - 2) out.push({ kind: 'tooLong' });
-        else out.push({ kind: 'line', line: line.toString('utf8') });
+        else out.push({ kind: 'line', line: line.toString('utf8'), octets: line.length });
       }
       this.reset();
     }

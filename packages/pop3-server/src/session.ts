@@ -173,7 +173,7 @@ export class Pop3Session {
         await this.saslResponse(state, input);
         return;
       }
-      if (input.kind === 'tooLong' || Buffer.byteLength(input.line) + 2 > MAX_POP3_COMMAND_LINE) {
+      if (input.kind === 'tooLong' || input.octets + 2 > MAX_POP3_COMMAND_LINE) {
         this.wire('C', '[command line too long]');
         // RFC 2449 §4: 255 octets including CRLF.
         await this.bad(`command line too long (at most ${MAX_POP3_COMMAND_LINE} octets)`);
