@@ -8,6 +8,7 @@ export {
   LineFramer,
   MAX_POP3_ARGUMENT,
   MAX_POP3_COMMAND_LINE,
+  MAX_POP3_NAME,
   MAX_SASL_RESPONSE_LINE,
   maskCommandLine,
   type ParseResult,

@@ -132,7 +132,8 @@ describe('parseCommand (RFC 1939 §3, RFC 2449, RFC 2595, RFC 5034)', () => {
     ['RETR\x001', { kind: 'bad', text: 'control characters are not allowed in commands' }],
     // RFC 1939 §3: arguments up to 40 characters.
     [`USER ${'a'.repeat(40)}`, { kind: 'command', command: { verb: 'USER', name: 'a'.repeat(40) } }],
-    [`USER ${'a'.repeat(41)}`, { kind: 'bad', verb: 'USER', text: 'argument longer than 40 characters' }],
+    [`USER ${'a'.repeat(255)}`, { kind: 'bad', verb: 'USER', text: 'argument longer than 254 characters' }],
+    [`LIST ${'1'.repeat(41)}`, { kind: 'bad', verb: 'LIST', text: 'argument longer than 40 characters' }],
   ];
   it.each(cases)('%j', (line, want) => {
     expect(parseCommand(line)).toEqual(want);

@@ -8,6 +8,11 @@ export const MAX_POP3_COMMAND_LINE = 255;
 /** RFC 1939 §3: each argument may be up to 40 characters long. */
 export const MAX_POP3_ARGUMENT = 40;
 /**
+ * Logins are full e-mail addresses, often longer than 40 characters; like other servers we allow
+ * USER and APOP names up to the longest address (RFC 5321 §4.5.3.1.3: a path is at most 256 octets).
+ */
+export const MAX_POP3_NAME = 254;
+/**
  * RFC 5034 §4: a client's answer to an AUTH challenge is not a command, so the 255-octet command
  * limit does not bind it; ours is a generous bound for PLAIN (and a future SCRAM) answers.
  */
@@ -156,8 +161,10 @@ export function parseCommand(line: string): ParseResult {
   }
 
   const args = rest.split(' ').filter((a) => a !== '');
-  const tooLong = args.find((a, i) => a.length > MAX_POP3_ARGUMENT && !(verb === 'AUTH' && i === 1));
-  if (tooLong !== undefined) return bad(`argument longer than ${MAX_POP3_ARGUMENT} characters`, verb);
+  const isName = (i: number) => i === 0 && (verb === 'USER' || verb === 'APOP');
+  const limitOf = (i: number) => (isName(i) ? MAX_POP3_NAME : MAX_POP3_ARGUMENT);
+  const tooLong = args.findIndex((a, i) => a.length > limitOf(i) && !(verb === 'AUTH' && i === 1));
+  if (tooLong >= 0) return bad(`argument longer than ${limitOf(tooLong)} characters`, verb);
   const [a0, a1] = args;
   const count = args.length;
 

@@ -53,7 +53,7 @@ describe('USER', () => {
     await transcript(pop, LOGIN_ALICE);
   });
 
-  it('needs exactly one argument of at most 40 characters (RFC 1939 §3)', async () => {
+  it('needs exactly one argument, a name of at most 254 characters (RFC 1939 §3, RFC 5321 §4.5.3.1.3)', async () => {
     pop = await startPop3();
     await transcript(
       pop,
@@ -63,8 +63,10 @@ describe('USER', () => {
       S: -ERR usage: USER name
       C: USER a b
       S: -ERR usage: USER name
-      C: USER ${'x'.repeat(41)}
-      S: -ERR argument longer than 40 characters
+      C: USER ${'x'.repeat(41)}@example.test
+      S: +OK *
+      C: USER ${'x'.repeat(255)}
+      S: -ERR command line too long (at most 255 octets)
     `,
     );
   });
