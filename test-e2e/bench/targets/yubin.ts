@@ -1,0 +1,126 @@
+/**
+ * yubin as users run it: `npm start` in a temporary data folder on free ports (like
+ * test-e2e/src/stack.ts, which drops YUBIN_CONFIG; the bench needs a config file to raise the
+ * per-address connection limits for many concurrent clients, the same as it does for Dovecot).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openAccounts } from '@yubin/accounts';
+import { createMaildirStore } from '@yubin/maildir';
+import { freePort, REPO_ROOT } from '../../src/index.js';
+import { findDescendant } from '../lib/proc.js';
+import { DOMAIN, PASSWORD, type Target } from './target.js';
+
+const START_TIMEOUT_MS = 90_000;
+
+export interface YubinOptions {
+  readonly users: readonly string[];
+  /** Concurrent connections the bench will open (connection limits are raised to fit). */
+  readonly maxConnections: number;
+}
+
+export async function startYubin(options: YubinOptions): Promise<Target> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'yubin-bench-'));
+  const accounts = await openAccounts(join(dataDir, 'accounts.json'));
+  try {
+    await accounts.addDomain(DOMAIN);
+    for (const u of options.users) await accounts.addUser(u, PASSWORD);
+  } finally {
+    await accounts.close();
+  }
+  // As `yubin user add` does: the Maildir with its special-use folders exists from the start.
+  const store = createMaildirStore({ root: join(dataDir, 'mail'), hostname: 'localhost' });
+  try {
+    for (const u of options.users) await store.account(u).ensure();
+  } finally {
+    await store.close();
+  }
+  const limit = Math.max(1000, options.maxConnections + 100);
+  const configPath = join(dataDir, 'bench.config.yaml');
+  await writeFile(
+    configPath,
+    [
+      `domains: [${DOMAIN}]`,
+      'limits:',
+      `  maxConnections: ${limit}`,
+      `  maxConnectionsPerAddress: ${limit}`,
+      '',
+    ].join('\n'),
+  );
+  const ports = { smtp: await freePort(), pop3: await freePort(), imap: await freePort() };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    YUBIN_CONFIG: configPath,
+    YUBIN_DATA: dataDir,
+    YUBIN_SMTP_PORT: String(ports.smtp),
+    YUBIN_SUBMISSION_PORT: String(await freePort()),
+    YUBIN_SUBMISSIONS_PORT: String(await freePort()),
+    YUBIN_POP3_PORT: String(ports.pop3),
+    YUBIN_POP3S_PORT: String(await freePort()),
+    YUBIN_IMAP_PORT: String(ports.imap),
+    YUBIN_IMAPS_PORT: String(await freePort()),
+  };
+  let out = '';
+  const child: ChildProcess = spawn('npm', ['start', '--silent'], {
+    cwd: REPO_ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {}
+      const timer = setTimeout(() => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {}
+      }, 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!out.includes('yubin (郵便) is running')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`yubin did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const state = JSON.parse(await readFile(join(dataDir, 'run', 'listening.json'), 'utf8')) as { pid: number };
+  const service = async (name: string): Promise<number[]> => {
+    const pid = await findDescendant(state.pid, join('apps', name, 'src', 'main.ts'));
+    return pid === undefined ? [] : [pid];
+  };
+  return {
+    name: 'yubin',
+    label: 'yubin',
+    ports,
+    mailRoot: join(dataDir, 'mail'),
+    smtpPids: () => service('smtp'),
+    imapPids: () => service('imap'),
+    pop3Pids: () => service('pop3'),
+    adopt: async () => {},
+    stop,
+    notes: [
+      `npm start (3 processes: smtp, pop3, imap) on data folder ${dataDir}`,
+      `limits.maxConnections and limits.maxConnectionsPerAddress raised to ${limit} (all load comes from 127.0.0.1)`,
+      'passwords: yubin default scrypt (ln=15, r=8, p=1)',
+    ],
+  };
+}

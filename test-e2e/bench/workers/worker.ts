@@ -1,0 +1,260 @@
+/**
+ * A load-generator process. The harness forks several; each waits for its job over IPC, runs it
+ * with raw-socket clients, reports progress, and sends one result. The same code drives yubin and
+ * the anchor servers.
+ */
+import { ImapSession } from '../clients/imap.js';
+import { Pop3Session } from '../clients/pop3.js';
+import { SmtpSession } from '../clients/smtp.js';
+import { message } from '../lib/message.js';
+import type { FromWorker, ImapJob, Job, Pop3Job, SmtpJob, ToWorker, WorkerResult } from '../lib/protocol.js';
+
+function send(msg: FromWorker): void {
+  process.send?.(msg);
+}
+
+class Tally {
+  ops = 0;
+  errors = 0;
+  firstError: string | undefined;
+  bytes = 0;
+  latenciesMs: number[] = [];
+  extra: Record<string, number> = {};
+  startedAt = Date.now();
+  private lastProgress = 0;
+
+  fail(err: unknown): void {
+    this.errors++;
+    this.firstError ??= err instanceof Error ? err.message : String(err);
+  }
+
+  op(latencyMs: number, bytes = 0): void {
+    this.ops++;
+    this.bytes += bytes;
+    this.latenciesMs.push(latencyMs);
+    const now = Date.now();
+    if (now - this.lastProgress > 250) {
+      this.lastProgress = now;
+      send({ type: 'progress', done: this.ops });
+    }
+  }
+
+  result(): WorkerResult {
+    send({ type: 'progress', done: this.ops });
+    return {
+      ops: this.ops,
+      errors: this.errors,
+      ...(this.firstError !== undefined ? { firstError: this.firstError } : {}),
+      latenciesMs: this.latenciesMs,
+      startedAt: this.startedAt,
+      endedAt: Date.now(),
+      bytes: this.bytes,
+      extra: this.extra,
+    };
+  }
+}
+
+async function smtp(job: SmtpJob): Promise<WorkerResult> {
+  const bodies = Array.from({ length: job.connections }, (_, i) => {
+    const to = job.recipients[(job.offset + i) % job.recipients.length] as string;
+    return { to, body: message({ index: job.offset + i, sizeBytes: job.sizeBytes, to, tag: job.tag }) };
+  });
+  const t = new Tally();
+  await Promise.all(
+    bodies.map(async ({ to, body }) => {
+      let session: SmtpSession | undefined;
+      try {
+        session = await SmtpSession.open(job.port);
+        for (let m = 0; m < job.messagesPerConnection; m++) {
+          const { latencyMs } = await session.send(`sender@example.org`, to, body);
+          t.op(latencyMs, body.length);
+        }
+        await session.quit();
+      } catch (err) {
+        t.fail(err);
+        session?.close();
+      }
+    }),
+  );
+  return t.result();
+}
+
+async function pop3(job: Pop3Job): Promise<WorkerResult> {
+  const t = new Tally();
+  await Promise.all(
+    job.logins.map(async ({ user, pass }) => {
+      let session: Pop3Session | undefined;
+      try {
+        const t0 = performance.now();
+        session = await Pop3Session.login(job.port, user, pass);
+        t.extra.loginMs = (t.extra.loginMs ?? 0) + (performance.now() - t0);
+        const { count } = await session.stat();
+        t.extra.maildropMessages = (t.extra.maildropMessages ?? 0) + count;
+        for (let n = 1; n <= count; n++) {
+          const t1 = performance.now();
+          const bytes = await session.retr(n);
+          t.op(performance.now() - t1, bytes);
+        }
+        await session.quit();
+      } catch (err) {
+        t.fail(err);
+        session?.close();
+      }
+    }),
+  );
+  return t.result();
+}
+
+/** Deterministic choices for the mixed workload, per client. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a * 1664525 + 1013904223) >>> 0;
+    return a / 4294967296;
+  };
+}
+
+function existsOf(lines: readonly string[]): number {
+  for (const l of lines) {
+    const m = /^\* (\d+) EXISTS/.exec(l);
+    if (m) return Number(m[1]);
+  }
+  return 0;
+}
+
+let released: () => void = () => {};
+const release = new Promise<void>((resolve) => {
+  released = resolve;
+});
+
+async function imap(job: ImapJob): Promise<WorkerResult> {
+  const t = new Tally();
+  const sc = job.scenario;
+  const sessions: ImapSession[] = [];
+  const timed = async (s: ImapSession, cmd: string, keep = false) => {
+    const t0 = performance.now();
+    const r = await s.command(cmd, { keep });
+    const ms = performance.now() - t0;
+    if (r.status !== 'OK') throw new Error(`${cmd.split(' ')[0]}: ${r.text}`);
+    return { r, ms };
+  };
+  try {
+    await Promise.all(
+      job.logins.map(async ({ user, pass }, ci) => {
+        let s: ImapSession | undefined;
+        try {
+          s = await ImapSession.login(job.port, user, pass, sc.name === 'idle-hold' ? 300_000 : 30_000);
+          sessions.push(s);
+          switch (sc.name) {
+            case 'select':
+              for (let i = 0; i < sc.repeat; i++) {
+                const { r, ms } = await timed(s, `SELECT "${sc.mailbox}"`, true);
+                t.extra.exists = existsOf(r.lines);
+                t.op(ms);
+              }
+              break;
+            case 'fetch-all': {
+              await timed(s, `SELECT "${sc.mailbox}"`);
+              const { r, ms } = await timed(s, 'FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)');
+              t.extra.fetched = (t.extra.fetched ?? 0) + r.untagged;
+              t.op(ms, r.bytes);
+              break;
+            }
+            case 'search-text': {
+              await timed(s, `EXAMINE "${sc.mailbox}"`);
+              for (let i = 0; i < sc.repeat; i++) {
+                const { r, ms } = await timed(s, `SEARCH TEXT "${sc.word}"`, true);
+                const hits = r.lines.find((l) => l.startsWith('* SEARCH'));
+                t.extra.hits = hits ? hits.split(' ').length - 2 : 0;
+                t.op(ms);
+              }
+              break;
+            }
+            case 'append': {
+              const msg = message({ index: ci, sizeBytes: sc.sizeBytes, to: user, tag: 'append' });
+              for (let i = 0; i < sc.perClient; i++) {
+                const t0 = performance.now();
+                const r = await s.append(sc.mailbox, msg);
+                if (r.status !== 'OK') throw new Error(`APPEND: ${r.text}`);
+                t.op(performance.now() - t0, msg.length);
+              }
+              break;
+            }
+            case 'mixed': {
+              const next = rng(ci + 1);
+              const { r } = await timed(s, `SELECT "${sc.mailbox}"`, true);
+              const exists = existsOf(r.lines);
+              if (exists === 0) throw new Error('mixed: empty mailbox');
+              const pick = () => 1 + Math.floor(next() * exists);
+              const end = Date.now() + sc.durationMs;
+              for (let i = 0; i < 1_000_000 && Date.now() < end; i++) {
+                const x = next();
+                const n = pick();
+                const cmd =
+                  x < 0.35
+                    ? `FETCH ${n} BODY.PEEK[]`
+                    : x < 0.55
+                      ? `FETCH ${n}:${Math.min(exists, n + 19)} (UID FLAGS ENVELOPE)`
+                      : x < 0.7
+                        ? `STORE ${n} +FLAGS.SILENT (\\Flagged)`
+                        : x < 0.8
+                          ? 'SEARCH UNSEEN'
+                          : x < 0.9
+                            ? `STATUS "${sc.mailbox}" (MESSAGES UNSEEN)`
+                            : 'NOOP';
+                const { r: rr, ms } = await timed(s, cmd);
+                t.op(ms, rr.bytes);
+              }
+              break;
+            }
+            case 'idle-hold':
+              await timed(s, `SELECT "${sc.mailbox}"`);
+              await s.idle(300_000);
+              t.op(0);
+              break;
+          }
+        } catch (err) {
+          t.fail(err);
+          s?.close();
+        }
+      }),
+    );
+    if (sc.name === 'idle-hold') {
+      send({ type: 'holding', sessions: t.ops });
+      await Promise.race([release, new Promise((r) => setTimeout(r, sc.holdMs))]);
+    }
+  } finally {
+    for (const s of sessions) s.close();
+  }
+  return t.result();
+}
+
+async function runJob(job: Job): Promise<WorkerResult> {
+  switch (job.kind) {
+    case 'smtp':
+      return smtp(job);
+    case 'pop3':
+      return pop3(job);
+    case 'imap':
+      return imap(job);
+  }
+}
+
+/** Sends the last message, then lets the process end once the IPC channel has flushed it. */
+function finish(msg: FromWorker): void {
+  process.send?.(msg, undefined, {}, () => process.disconnect());
+}
+
+process.on('message', (m: unknown) => {
+  const msg = m as ToWorker;
+  if (msg.type === 'release') {
+    released();
+    return;
+  }
+  if (msg.type !== 'run') return;
+  runJob(msg.job).then(
+    (result) => finish({ type: 'result', result }),
+    (err: unknown) => finish({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
+  );
+});
+send({ type: 'ready' });

@@ -1,0 +1,98 @@
+/** What every workload gets: the targets, the report, the size of the run. */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { maildirPath } from '../lib/maildir-gen.js';
+import { status } from '../lib/progress.js';
+import type { Report, TargetName } from '../lib/report.js';
+import type { Target } from '../targets/target.js';
+
+export interface Sizes {
+  readonly smtpMessages: number;
+  readonly smtpConnections: number;
+  readonly smtpSizes: readonly number[];
+  readonly pop3Clients: number;
+  readonly pop3Maildrop: number;
+  readonly bigFolder: number;
+  readonly searchFolder: number;
+  readonly appendPerClient: number;
+  readonly appendClients: number;
+  readonly idleVisibilitySamples: number;
+  readonly mixedClients: readonly number[];
+  readonly mixedDurationMs: number;
+  readonly idleSessions: number;
+  /** Load-generator processes per workload. */
+  readonly workers: number;
+  /** Alternating repetitions per figure (median reported). */
+  readonly reps: number;
+}
+
+export interface Ctx {
+  readonly targets: readonly Target[];
+  readonly report: Report;
+  readonly sizes: Sizes;
+  readonly quick: boolean;
+}
+
+/** Messages in INBOX (new/ + cur/) of each address, summed. */
+export async function countMessages(target: Target, addresses: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const a of addresses) {
+    const dir = maildirPath(target.mailRoot, a);
+    for (const sub of ['new', 'cur']) n += (await readdir(join(dir, sub)).catch(() => [])).length;
+  }
+  return n;
+}
+
+/** Waits until the INBOXes hold `expected` messages; resolves with Date.now() when they did. */
+export async function waitForCount(
+  target: Target,
+  addresses: readonly string[],
+  expected: number,
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = await countMessages(target, addresses);
+    if (n >= expected) return Date.now();
+    if (Date.now() > deadline) throw new Error(`only ${n} of ${expected} messages reached the Maildir`);
+    status(`${target.name}: waiting for delivery ${n}/${expected}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Splits `total` into `parts` near-equal positive counts. */
+export function split(total: number, parts: number): number[] {
+  const n = Math.max(1, Math.min(parts, total));
+  return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
+}
+
+/** Runs `fn` for each target, alternating which goes first on each repetition. */
+export async function alternate(ctx: Ctx, fn: (target: Target, rep: number) => Promise<void>): Promise<void> {
+  for (let rep = 0; rep < ctx.sizes.reps; rep++) {
+    const order = rep % 2 === 0 ? ctx.targets : [...ctx.targets].reverse();
+    for (const t of order) await fn(t, rep);
+  }
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Collects one value per repetition per target and metric, then reports medians. */
+export class Samples {
+  private readonly data = new Map<string, number[]>();
+  add(target: TargetName, metric: string, value: number): void {
+    const key = `${target}\t${metric}`;
+    this.data.set(key, [...(this.data.get(key) ?? []), value]);
+  }
+  get(target: TargetName, metric: string): number | undefined {
+    const v = this.data.get(`${target}\t${metric}`);
+    return v?.length ? median(v) : undefined;
+  }
+  all(): Record<string, number[]> {
+    return Object.fromEntries(this.data);
+  }
+}

@@ -1,0 +1,2 @@
+import type { Ctx } from './context.js';
+export async function imapWorkloads(_ctx: Ctx): Promise<void> {}
