@@ -71,6 +71,11 @@ export interface MessageMeta {
    * (`\Answered \Deleted \Draft \Flagged \Seen`). Never contains `\Recent`.
    */
   readonly flags: readonly Flag[];
+  /**
+   * The trace id SMTP gave the message on acceptance (also in its `Received:` header), so every
+   * later touch can be logged against it; absent for mail that arrived another way.
+   */
+  readonly traceId?: string;
 }
 
 /** Changes a view learned at `sync()` that the session has not caused itself. */

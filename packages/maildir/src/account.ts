@@ -462,7 +462,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
       finalPath = join(folder.sub(sub), fileName);
       await rename(tmpPath, finalPath);
       await fsyncDir(folder.sub(sub));
-      await folder.remember(base, data.length, date);
+      await folder.remember(base, data.length, date, options?.traceId);
       await this.addUsage(data.length, 1);
       const uids = await folder.assign([fileName]);
       const list = await folder.readUidlist();
@@ -511,7 +511,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
           }
         }
         if (!ok) continue;
-        await dest.remember(base, rec.size, rec.date);
+        await dest.remember(base, rec.size, rec.date, rec.trace);
         done.push({ rec, name, base });
       }
       if (done.length > 0) await fsyncDir(dest.sub('cur'));

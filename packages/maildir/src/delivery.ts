@@ -180,7 +180,7 @@ export async function beginDelivery(
         const name = c.name as string;
         let uid: number | undefined;
         try {
-          await c.folder.remember(name, c.size, request.internalDate ?? new Date());
+          await c.folder.remember(name, c.size, request.internalDate ?? new Date(), request.traceId);
           await c.account.addUsage(c.size, 1);
           uid = (await c.folder.assign([name])).get(name);
         } catch (err) {

@@ -51,6 +51,8 @@ export interface ScanEntry extends FileRef {
   readonly date: Date;
   readonly letters: string;
   readonly flags: readonly Flag[];
+  /** The SMTP trace id, when the index knows it. */
+  readonly trace?: string;
 }
 
 export interface Scan {
@@ -66,6 +68,12 @@ export interface Scan {
 interface CachedMeta {
   readonly size: number;
   readonly date: number;
+  readonly trace?: string;
+}
+
+/** Index line of a message: `M <base> <size> <date ms> [<trace id>]`. */
+function metaLine(base: string, meta: CachedMeta): string {
+  return `M\t${base}\t${meta.size}\t${meta.date}${meta.trace ? `\t${meta.trace}` : ''}\n`;
 }
 
 function deliveryOrder(a: string, b: string): number {
@@ -271,7 +279,7 @@ export class Folder {
           const st = await stat(this.filePath(ref));
           const meta = { size: sizeFromBase(ref.base) ?? st.size, date: Math.floor(st.mtimeMs) };
           this.meta.set(ref.base, meta);
-          lines += `M\t${ref.base}\t${meta.size}\t${meta.date}\n`;
+          lines += metaLine(ref.base, meta);
         } catch (err) {
           if (errnoCode(err) !== 'ENOENT') throw err;
         }
@@ -298,6 +306,7 @@ export class Folder {
         size: meta.size,
         date: new Date(meta.date),
         letters,
+        ...(meta.trace ? { trace: meta.trace } : {}),
         flags,
       };
     }
@@ -349,11 +358,13 @@ export class Folder {
   }
 
   /** Records what a writer already knows, sparing the first reader a stat(). */
-  async remember(base: string, size: number, date: Date): Promise<void> {
+  async remember(base: string, size: number, date: Date, trace?: string): Promise<void> {
     await this.loadIndex();
-    const meta = { size, date: date.getTime() };
+    // Trace ids are ours; never let one break the tab-separated line.
+    const safeTrace = trace && /^[\w.-]{1,64}$/.test(trace) ? trace : undefined;
+    const meta: CachedMeta = { size, date: date.getTime(), ...(safeTrace ? { trace: safeTrace } : {}) };
     this.meta.set(base, meta);
-    await this.appendIndex(`M\t${base}\t${meta.size}\t${meta.date}\n`);
+    await this.appendIndex(metaLine(base, meta));
   }
 
   async structure(base: string, load: () => Promise<Buffer>, parse: (raw: Buffer) => MessageStructure) {
@@ -390,11 +401,12 @@ export class Folder {
       if (line === '') continue;
       this.indexLines++;
       const fields = line.split('\t');
-      if (fields[0] === 'M' && fields.length === 4) {
+      if (fields[0] === 'M' && (fields.length === 4 || fields.length === 5)) {
         const size = Number(fields[2]);
         const date = Number(fields[3]);
+        const trace = fields[4];
         if (Number.isSafeInteger(size) && size >= 0 && Number.isSafeInteger(date))
-          this.meta.set(fields[1] as string, { size, date });
+          this.meta.set(fields[1] as string, { size, date, ...(trace ? { trace } : {}) });
       } else if (fields[0] === 'S' && fields.length >= 3) {
         try {
           const value: unknown = JSON.parse(fields.slice(2).join('\t'));
@@ -409,7 +421,11 @@ export class Folder {
   private async compactIndex(live: readonly ScanEntry[]): Promise<void> {
     let text = '';
     for (const entry of live) {
-      text += `M\t${entry.base}\t${entry.size}\t${entry.date.getTime()}\n`;
+      text += metaLine(entry.base, {
+        size: entry.size,
+        date: entry.date.getTime(),
+        ...(entry.trace ? { trace: entry.trace } : {}),
+      });
       const structure = this.structures.get(entry.base);
       if (structure) text += `S\t${entry.base}\t${JSON.stringify(structure)}\n`;
     }

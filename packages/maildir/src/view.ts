@@ -43,6 +43,7 @@ export interface Rec {
   readonly date: Date;
   letters: string;
   flags: readonly Flag[];
+  readonly trace?: string;
   gone: boolean;
   meta: MessageMeta;
 }
@@ -134,6 +135,7 @@ export class MaildirView implements MailboxView {
       size: rec.size,
       internalDate: rec.date,
       flags: rec.flags,
+      ...(rec.trace ? { traceId: rec.trace } : {}),
     };
   }
 
@@ -147,6 +149,7 @@ export class MaildirView implements MailboxView {
       date: entry.date,
       letters: entry.letters,
       flags: entry.flags,
+      ...(entry.trace ? { trace: entry.trace } : {}),
       gone: false,
       meta: {
         uid: entry.uid,
@@ -154,6 +157,7 @@ export class MaildirView implements MailboxView {
         size: entry.size,
         internalDate: entry.date,
         flags: entry.flags,
+        ...(entry.trace ? { traceId: entry.trace } : {}),
       },
     };
     this.recs.push(rec);

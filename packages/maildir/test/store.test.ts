@@ -155,3 +155,30 @@ describe('delivery and views', () => {
     await v.close();
   });
 });
+
+describe('trace ids', () => {
+  it('persists the SMTP trace id in the index, so another process reads it back', async () => {
+    const d = await s.beginDelivery({ targets: [{ user: 'alice@yubin.test' }], traceId: 'mwrb79tos9b8ti6d' });
+    d.body.end('Subject: traced\r\n\r\nbody\r\n');
+    await d.commit();
+    const index = await readFile(join(MAILDIR(root), 'yubin-index'), 'utf8');
+    expect(index).toMatch(/^M\t\S+\t\d+\t\d+\tmwrb79tos9b8ti6d$/m);
+    const other = store(root);
+    try {
+      const view = await other.account('alice@yubin.test').open('INBOX', { readOnly: true });
+      expect(view.messages.map((m) => m.traceId)).toEqual(['mwrb79tos9b8ti6d']);
+      await view.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('drops a trace id that could break the index line', async () => {
+    const d = await s.beginDelivery({ targets: [{ user: 'alice@yubin.test' }], traceId: 'bad\tid\nM x' });
+    d.body.end('Subject: x\r\n\r\nbody\r\n');
+    await d.commit();
+    const index = await readFile(join(MAILDIR(root), 'yubin-index'), 'utf8');
+    expect(index.trim().split('\n')).toHaveLength(1);
+    expect(index).toMatch(/^M\t\S+\t\d+\t\d+\n$/);
+  });
+});

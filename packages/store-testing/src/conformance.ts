@@ -885,6 +885,25 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
         expect(view.isRecent(meta?.uid ?? 0)).toBe(true);
       });
 
+      it('keeps the SMTP trace id of a message through delivery, copy, move and append', async () => {
+        const delivery = await store.beginDelivery({ targets: [{ user: ALICE }], traceId: 'tr4ce-1d' });
+        delivery.body.write(sampleMessage('traced'));
+        await delivery.commit();
+        await alice.create('Kept');
+        const view = await open(alice, INBOX);
+        const uid = view.messages[0]?.uid ?? 0;
+        expect(view.messages[0]?.traceId).toBe('tr4ce-1d');
+        await view.copy([uid], 'Kept');
+        await view.move([uid], 'Archive');
+        for (const box of ['Kept', 'Archive']) {
+          const other = await open(alice, box);
+          expect(other.messages.map((m) => m.traceId)).toEqual(['tr4ce-1d']);
+        }
+        await alice.append(INBOX, sampleMessage('appended'), { traceId: 'app3nd' });
+        await view.sync();
+        expect(view.messages.map((m) => m.traceId)).toEqual(['app3nd']);
+      });
+
       it('abort() leaves no trace', async () => {
         const before = await alice.status(INBOX);
         const delivery = await store.beginDelivery({ targets: [{ user: ALICE }] });

@@ -297,7 +297,13 @@ class MemoryStoreImpl implements MemoryStore {
   }
 
   /** Stores a message (already CRLF) in a mailbox; nothing is checked here. */
-  addMessage(box: Box, content: Buffer, flags: readonly Flag[], internalDate: Date): StoredMessage {
+  addMessage(
+    box: Box,
+    content: Buffer,
+    flags: readonly Flag[],
+    internalDate: Date,
+    traceId?: string,
+  ): StoredMessage {
     const uid = box.uidNext;
     box.uidNext += 1;
     defineKeywords(box, flags);
@@ -312,6 +318,7 @@ class MemoryStoreImpl implements MemoryStore {
         size: content.length,
         internalDate,
         flags: sortFlags(flags),
+        ...(traceId ? { traceId } : {}),
       },
     };
     box.messages.set(uid, message);
@@ -498,7 +505,7 @@ class MemoryAccount implements MailAccount {
       const created = this.createWithParents(state, target);
       const moved = [...box.messages.values()];
       for (const m of moved) {
-        const copy = this.store.addMessage(created, m.content, m.meta.flags, m.internalDate);
+        const copy = this.store.addMessage(created, m.content, m.meta.flags, m.internalDate, m.meta.traceId);
         copy.recentClaimed = m.recentClaimed;
         box.messages.delete(m.uid);
       }
@@ -577,7 +584,13 @@ class MemoryAccount implements MailAccount {
     const flags = canonicalFlags(options.flags ?? [], box.keywords);
     await this.store.checkQuota(this.user, normalized.length, 1);
     if (box.deleted) throw new StoreError('NOT_FOUND', `mailbox ${box.name} was deleted`);
-    const message = this.store.addMessage(box, normalized, flags, options.internalDate ?? this.store.now());
+    const message = this.store.addMessage(
+      box,
+      normalized,
+      flags,
+      options.internalDate ?? this.store.now(),
+      options.traceId,
+    );
     this.store.changed(this.user, box, null);
     return { uidValidity: box.uidValidity, uid: message.uid };
   }
@@ -866,7 +879,7 @@ class MemoryView implements MailboxView {
   private copyInto(dest: Box, sources: readonly StoredMessage[]): CopyResult {
     const pairs: Array<readonly [number, number]> = [];
     for (const m of sources) {
-      const copy = this.store.addMessage(dest, m.content, m.meta.flags, m.internalDate);
+      const copy = this.store.addMessage(dest, m.content, m.meta.flags, m.internalDate, m.meta.traceId);
       if (m.structure) copy.structure = m.structure;
       pairs.push([m.uid, copy.uid]);
     }
@@ -1005,7 +1018,7 @@ class MemoryDelivery implements Delivery {
       const account = this.store.ensureAccount(canonicalUser(target.user));
       // A target mailbox that does not exist falls back to INBOX, as Dovecot's LDA does.
       const box = account.boxes.get(wanted[i] ?? INBOX) ?? (account.boxes.get(INBOX) as Box);
-      const message = this.store.addMessage(box, content, [], internalDate);
+      const message = this.store.addMessage(box, content, [], internalDate, this.request.traceId);
       this.store.changed(account.user, box, null);
       delivered.push({
         user: account.user,
