@@ -155,7 +155,10 @@ export class SelectedView {
 
   private changesToLines(changes: MailboxChanges, before: number): string[] {
     const lines: string[] = [];
-    if (changes.keywordsChanged) lines.push(this.flagsResponse());
+    if (changes.keywordsChanged) {
+      lines.push(this.flagsResponse());
+      lines.push(`OK [${this.permanentFlags()}] Flags permitted`);
+    }
     if (changes.expunged.length > 0) lines.push(...this.expungeLines(changes.expunged));
     else if (changes.added.length > 0) this.uidCache = null;
     for (const meta of changes.added) if (this.view.isRecent(meta.uid)) this.recent.add(meta.uid);

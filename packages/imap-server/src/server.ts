@@ -198,14 +198,12 @@ class Connection implements SessionHost {
     socket.on('data', this.onData);
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
-    socket.on('end', this.onClose);
   }
 
   private detach(socket: net.Socket): void {
     socket.off('data', this.onData);
     socket.off('close', this.onClose);
     socket.off('error', this.onError);
-    socket.off('end', this.onClose);
   }
 
   private wake(): void {
@@ -319,6 +317,11 @@ class Connection implements SessionHost {
     this.attach(secure);
     this.session.secure = true;
     if (plain.isPaused()) plain.resume();
+  }
+
+  abort(): void {
+    this.socket.destroy();
+    this.finish();
   }
 
   /** RFC 3501 §5.4: autologout after the inactivity timer expires, IDLE included. */

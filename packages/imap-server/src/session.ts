@@ -33,6 +33,8 @@ export interface SessionHost {
   readLine(): Promise<string | null>;
   /** RFC 3501 §6.2.1: upgrades the connection to TLS, discarding any pipelined plaintext. */
   startTls(): Promise<void>;
+  /** Drops the connection at once (framing can no longer be kept, e.g. a literal cut short). */
+  abort(): void;
   readonly closed: boolean;
 }
 

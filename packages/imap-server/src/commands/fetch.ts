@@ -4,12 +4,15 @@
  * expunged by another session meanwhile is skipped and the command ends `NO [EXPUNGEISSUED]`
  * (RFC 2180 §4.1.2). Output waits for the socket to drain between messages.
  */
-import { isStoreError } from '@yubin/core';
-import { fetchPieces, setsSeen } from '../fetch-response.js';
+import { type ByteRange, isStoreError } from '@yubin/core';
+import { fetchPieces, type Piece, setsSeen } from '../fetch-response.js';
 import { resolveMessages } from '../message-set.js';
 import { type FetchItem, parseFetch } from '../protocol/index.js';
 import type { CommandInput, Completion, ImapCommand, Session } from '../session.js';
 import { SELECTED } from './states.js';
+
+/** Octets of FETCH responses gathered before one socket write. */
+const OUTPUT_BATCH = 64 * 1024;
 
 export async function fetchMessages(session: Session, input: CommandInput): Promise<Completion | undefined> {
   const cmd = parseFetch(input.args);
@@ -29,10 +32,20 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
       for (const m of await box.view.setFlags(unseen, 'add', ['\\Seen'])) seenChanged.add(m.uid);
   }
   let expunged = false;
+  // Responses are gathered into writes of about OUTPUT_BATCH octets: one syscall for many messages.
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (batch.length > 0)
+      session.host.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
+    batch = [];
+    batched = 0;
+    await session.host.drain();
+  };
   for (const seq of seqs) {
     const meta = box.at(seq);
     if (!meta) continue;
-    let pieces: Awaited<ReturnType<typeof fetchPieces>>;
+    let pieces: Piece[];
     try {
       pieces = await fetchPieces(box, seq, meta, items, seenChanged.has(meta.uid));
     } catch (err) {
@@ -44,23 +57,41 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
     }
     for (const piece of pieces) {
       if (typeof piece === 'string' || Buffer.isBuffer(piece)) {
-        session.host.write(piece);
-        continue;
-      }
-      // Large literals are streamed: the byte count is already on the wire, so a failure here
-      // cannot be answered any more and the connection is dropped.
-      const stream = await box.view.stream(meta.uid, piece.stream);
-      for await (const chunk of stream) {
-        session.host.write(chunk as Buffer);
-        await session.host.drain();
-        if (session.host.closed) return undefined;
+        const b = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+        batch.push(b);
+        batched += b.length;
+      } else {
+        await flush();
+        if (!(await streamRange(session, meta.uid, piece.stream))) return undefined;
       }
     }
-    await session.host.drain();
+    if (batched >= OUTPUT_BATCH) await flush();
     if (session.host.closed) return undefined;
   }
+  await flush();
   if (expunged) return { status: 'NO', code: 'EXPUNGEISSUED', text: 'Some messages were expunged' };
   return undefined;
+}
+
+/**
+ * Streams a large literal from the store. The byte count is already on the wire, so a failure here
+ * cannot be answered any more: the connection is dropped. Returns false when the connection is gone.
+ */
+async function streamRange(session: Session, uid: number, range: ByteRange): Promise<boolean> {
+  const box = session.box();
+  try {
+    const stream = await box.view.stream(uid, range);
+    for await (const chunk of stream) {
+      session.host.write(chunk as Buffer);
+      await session.host.drain();
+      if (session.host.closed) return false;
+    }
+    return true;
+  } catch (err) {
+    session.log.warn({ err, uid }, 'literal stream failed');
+    session.host.abort();
+    return false;
+  }
 }
 
 export const fetch: ImapCommand = {

@@ -18,10 +18,7 @@ export async function selectMailbox(
   const name = checkMailboxName(mailbox);
   // RFC 3501 §6.3.1: "If the client is permitted to modify the mailbox … the server deselects
   // the current mailbox first", even when the new SELECT then fails.
-  if (session.state.s === 'selected') {
-    await session.deselect();
-    // RFC 7162 §3.2.11 (CLOSED) is what RFC 9051 §7.1 makes standard for telling the client so.
-  }
+  if (session.state.s === 'selected') await session.deselect();
   const view = await session.account().open(name, { readOnly });
   const box = new SelectedView(view);
   session.untagged(box.flagsResponse());

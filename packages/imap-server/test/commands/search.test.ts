@@ -134,4 +134,42 @@ describe('SEARCH', () => {
     );
     s.close();
   });
+
+  it('holds back EXPUNGE during SEARCH and STORE, then sends it (RFC 3501 §7.4.1)', async () => {
+    await seed(t, 'Trash', [message('t1'), message('t2'), message('t3')]);
+    const a = await selected(t, 'Trash');
+    const b = await selected(t, 'Trash');
+    await transcript(
+      b,
+      `
+      C: b1 STORE 1 +FLAGS.SILENT (\\Deleted)
+      S: b1 OK *
+      C: b2 EXPUNGE
+      S: * 1 EXPUNGE
+      S: b2 OK *
+    `,
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    await transcript(
+      a,
+      `
+      C: a1 SEARCH ALL
+      S: * SEARCH 1 2 3
+      S: a1 OK SEARCH completed
+      C: a2 UID STORE 3 +FLAGS.SILENT (\\Seen)
+      S: a2 OK UID STORE completed
+      C: a3 UID SEARCH ALL
+      S: * SEARCH 1 2 3
+      S: a3 OK UID SEARCH completed
+      C: a4 CHECK
+      S: * 1 EXPUNGE
+      S: a4 OK CHECK completed
+      C: a5 SEARCH ALL
+      S: * SEARCH 1 2
+      S: a5 OK SEARCH completed
+    `,
+    );
+    a.close();
+    b.close();
+  });
 });
