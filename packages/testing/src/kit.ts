@@ -123,6 +123,10 @@ export interface Yubin {
   stop(): Promise<void>;
 }
 
+function stoppedError(): Error {
+  return new Error('waitForMessage: the yubin test kit was stopped');
+}
+
 function domainOf(address: string): string {
   return normalizeAddress(address).domain;
 }
@@ -282,10 +286,12 @@ function createKit(
   const keyOf = (m: ReceivedMessage) => messageKey(m.user, m.mailbox, m.uidValidity, m.uid);
 
   const waitForMessage = async (options: WaitForMessageOptions): Promise<ReceivedMessage> => {
-    if (stopped !== undefined) throw new Error('waitForMessage: the yubin test kit is stopped');
     const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
     const mailbox = options.mailbox ?? INBOX;
+    if (stopped !== undefined) throw stoppedError();
     const users = await usersFor(options.to, 'waitForMessage');
+    // stop() may have run while the address was being routed: it could not see this wait yet.
+    if (stopped !== undefined) throw stoppedError();
     const wanted = describeCriteria(options.to, options);
 
     return new Promise<ReceivedMessage>((resolve, reject) => {
@@ -411,7 +417,7 @@ function createKit(
 
   const stop = () => {
     stopped ??= (async () => {
-      for (const abort of [...waiters]) abort(new Error('waitForMessage: the yubin test kit was stopped'));
+      for (const abort of [...waiters]) abort(stoppedError());
       await cleanUp();
     })();
     return stopped;

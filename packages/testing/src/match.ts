@@ -30,16 +30,23 @@ export interface MessageCriteria {
   readonly where?: (message: ReceivedMessage) => boolean;
 }
 
-function addresses(value: AddressObject | AddressObject[] | undefined): string[] {
-  const out: string[] = [];
+/** Every mailbox of an address header, groups flattened: `{ address, name }`. */
+function mailboxes(
+  value: AddressObject | AddressObject[] | undefined,
+): Array<{ address: string; name: string }> {
+  const out: Array<{ address: string; name: string }> = [];
   const walk = (entries: AddressObject['value']) => {
     for (const e of entries) {
-      if (e.address !== undefined && e.address !== '') out.push(e.address);
+      if (e.address !== undefined && e.address !== '') out.push({ address: e.address, name: e.name });
       if (e.group !== undefined) walk(e.group);
     }
   };
   for (const obj of value === undefined ? [] : Array.isArray(value) ? value : [value]) walk(obj.value);
   return out;
+}
+
+function addresses(value: AddressObject | AddressObject[] | undefined): string[] {
+  return mailboxes(value).map((m) => m.address);
 }
 
 function fromText(message: ParsedMail): string {
@@ -50,7 +57,8 @@ function fromText(message: ParsedMail): string {
 /**
  * True when the message meets every given criterion. `subject` as a string equals the decoded
  * Subject exactly; `from` as a string equals one From address, case-insensitively; a RegExp is
- * tested against the decoded Subject, or against the From header text and each From address.
+ * tested against the decoded Subject, or against the From header as mailparser renders it, each From
+ * address and each `Display Name <address>`.
  */
 export function matches(message: ReceivedMessage, criteria: MessageCriteria): boolean {
   const { subject, from, where } = criteria;
@@ -63,7 +71,10 @@ export function matches(message: ReceivedMessage, criteria: MessageCriteria): bo
     const ok =
       typeof from === 'string'
         ? list.some((a) => a.toLowerCase() === from.trim().toLowerCase())
-        : test(from, fromText(message)) || list.some((a) => test(from, a));
+        : test(from, fromText(message)) ||
+          mailboxes(message.from).some(
+            (m) => test(from, m.address) || (m.name !== '' && test(from, `${m.name} <${m.address}>`)),
+          );
     if (!ok) return false;
   }
   return where === undefined || where(message);
