@@ -2,6 +2,7 @@ import type { AccountStore } from '@yubin/accounts';
 import { generatePassword, openAccounts } from '@yubin/accounts';
 import type { Config } from '@yubin/config';
 import type { Log } from '@yubin/core';
+import { ensureConfiguredDomains } from '@yubin/runtime';
 
 export const DEMO_LOCAL_PART = 'demo';
 
@@ -15,10 +16,7 @@ export async function prepareAccounts(
 ): Promise<{ user: string; password: string } | undefined> {
   const accounts: AccountStore = await openAccounts(config.paths.accounts, { log });
   try {
-    const known = new Set((await accounts.listDomains()).map((d) => d.name));
-    for (const domain of config.domains) {
-      if (!known.has(domain)) await accounts.addDomain(domain);
-    }
+    await ensureConfiguredDomains(accounts, config);
     if ((await accounts.listUsers()).length > 0) return undefined;
     const user = `${DEMO_LOCAL_PART}@${config.domains[0] ?? 'yubin.test'}`;
     const password = generatePassword();

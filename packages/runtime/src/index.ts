@@ -1,4 +1,5 @@
 export {
+  ensureConfiguredDomains,
   type Listening,
   openServiceContext,
   type ReadyMessage,
@@ -8,8 +9,7 @@ export {
 } from './service.js';
 export {
   createTlsProvider,
-  DEV_CERT_FILE,
-  DEV_KEY_FILE,
+  DEV_BUNDLE_FILE,
   ensureTlsFiles,
   MIN_TLS_VERSION,
   type TlsFiles,

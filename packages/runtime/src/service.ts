@@ -47,12 +47,30 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+/**
+ * The domains in the config are local domains whichever way yubin is started (the launcher, a
+ * systemd unit per service, a container): add the missing ones to the accounts file.
+ */
+export async function ensureConfiguredDomains(accounts: AccountStore, config: Config): Promise<void> {
+  const known = new Set((await accounts.listDomains()).map((d) => d.name));
+  for (const domain of config.domains) {
+    if (known.has(domain)) continue;
+    try {
+      await accounts.addDomain(domain);
+    } catch (err) {
+      // Another service may have added it a moment ago.
+      if (!(await accounts.isLocalDomain(domain))) throw err;
+    }
+  }
+}
+
 /** Opens everything a service needs; the caller owns closing it. */
 export async function openServiceContext(
   config: Config,
   log: Log,
 ): Promise<ServiceContext & { close(): Promise<void> }> {
   const accounts = await openAccounts(config.paths.accounts, { log });
+  await ensureConfiguredDomains(accounts, config);
   const resolver = createRecipientResolver(accounts);
   const store = createMaildirStore({
     root: config.paths.mail,

@@ -4,16 +4,21 @@
  * localhost, 127.0.0.1 and ::1). Reloaded on SIGHUP or when the files change, without dropping
  * sessions: new connections get the new context, established ones keep theirs.
  */
+
+import { randomBytes } from 'node:crypto';
 import { watch } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Config } from '@yubin/config';
 import type { Log } from '@yubin/core';
 import { generate } from 'selfsigned';
 
-export const DEV_CERT_FILE = 'dev-cert.pem';
-export const DEV_KEY_FILE = 'dev-key.pem';
+/**
+ * The development certificate and its key in one file, so that services starting at the same time
+ * can never pair one process's key with another's certificate.
+ */
+export const DEV_BUNDLE_FILE = 'dev.pem';
 /** RFC 8996 / RFC 8314 §4.1: TLS 1.2 is the minimum. */
 export const MIN_TLS_VERSION = 'TLSv1.2';
 
@@ -38,19 +43,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
-}
-
 /** The certificate to use; generates the development one on first start when none is configured. */
 export async function ensureTlsFiles(config: Config, log: Log): Promise<TlsFiles> {
   if (config.tls.cert && config.tls.key)
     return { certPath: config.tls.cert, keyPath: config.tls.key, dev: false };
-  const certPath = join(config.paths.tls, DEV_CERT_FILE);
-  const keyPath = join(config.paths.tls, DEV_KEY_FILE);
-  if ((await exists(certPath)) && (await exists(keyPath))) return { certPath, keyPath, dev: true };
+  const bundle = join(config.paths.tls, DEV_BUNDLE_FILE);
+  const files: TlsFiles = { certPath: bundle, keyPath: bundle, dev: true };
+  if (await exists(bundle)) return files;
   await mkdir(config.paths.tls, { recursive: true, mode: 0o700 });
   const names = [...new Set([config.hostname, 'localhost'])];
   const pems = await generate([{ name: 'commonName', value: config.hostname }], {
@@ -72,11 +71,19 @@ export async function ensureTlsFiles(config: Config, log: Log): Promise<TlsFiles
       },
     ],
   });
-  // Key first: a reader that finds the certificate also finds its key.
-  await writeAtomic(keyPath, pems.private, 0o600);
-  await writeAtomic(certPath, pems.cert, 0o644);
-  log.info({ certPath, fingerprint: pems.fingerprint }, 'generated development tls certificate');
-  return { certPath, keyPath, dev: true };
+  // Write privately, then link(): it fails if the name exists, so exactly one process's pair wins
+  // and everyone else uses it (rename would let a later process replace it under a reader).
+  const temp = `${bundle}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, `${pems.cert.trimEnd()}\n${pems.private.trimEnd()}\n`, { mode: 0o600 });
+  try {
+    await link(temp, bundle);
+    log.info({ path: bundle, fingerprint: pems.fingerprint }, 'generated development tls certificate');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  return files;
 }
 
 export interface TlsProvider {

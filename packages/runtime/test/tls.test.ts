@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@yubin/config';
@@ -58,6 +58,22 @@ describe('TLS material', () => {
       expect(provider.material().cert).toBe(cert);
     } finally {
       provider.close();
+    }
+  });
+});
+
+describe('development certificate under concurrency', () => {
+  it('gives every racing process the same matching key and certificate', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'yubin-tls-race-'));
+    try {
+      const config = loadConfig({ env: { YUBIN_DATA: data }, cwd: data });
+      const results = await Promise.all(Array.from({ length: 4 }, () => ensureTlsFiles(config, nullLog)));
+      expect(new Set(results.map((r) => r.certPath)).size).toBe(1);
+      const provider = await createTlsProvider(results[0] as (typeof results)[0], nullLog);
+      provider.close();
+      expect((await readdir(join(data, 'tls'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      await rm(data, { recursive: true, force: true });
     }
   });
 });

@@ -110,7 +110,8 @@ class HeaderTap extends Transform {
 
 export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
   installEnhancedCodeOverride();
-  const log = options.log.child({ app: 'smtp' });
+  // The process's root logger carries `app`; sessions add `cid`, transactions `trace`.
+  const log = options.log;
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const perAddressLimit = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const newTraceId = options.newTraceId ?? defaultTraceId;

@@ -169,7 +169,9 @@ function banner(
     `  Data folder:   ${config.dataDir}`,
     `  Log file:      ${config.log.file}`,
     `  Local domains: ${config.domains.join(', ')}`,
-    ...(devCert ? [`  TLS:           self-signed development certificate ${devCert}`] : []),
+    ...(devCert
+      ? [`  TLS:           self-signed development certificate (certificate + key: ${devCert})`]
+      : []),
     '',
     ...login,
     '',
