@@ -379,6 +379,18 @@ export class Pop3Session {
     this.wire('S', `[${octets} octets]`);
     this.wire('S', '.');
     await this.transport.write(stuffer.end());
+    // The trace log follows each message from SMTP to its readers (`yubin trace`).
+    this.options.log.info(
+      {
+        user: drop.user,
+        uid: meta.uid,
+        uidl: meta.uidl,
+        trace: meta.traceId,
+        command: bodyLines === undefined ? 'RETR' : 'TOP',
+        octets,
+      },
+      'message retrieved',
+    );
     return true;
   }
 
@@ -417,6 +429,15 @@ export class Pop3Session {
       }
       const remaining = new Set(rw.messages.map((m) => m.uid));
       const failed = toDelete.filter((uid) => remaining.has(uid));
+      const byUid = new Map(drop.messages.map((m) => [m.uid, m]));
+      for (const uid of toDelete) {
+        if (remaining.has(uid)) continue;
+        const meta = byUid.get(uid);
+        log.info(
+          { user: drop.user, uid, uidl: meta?.uidl, trace: meta?.traceId, command: 'DELE' },
+          'message deleted',
+        );
+      }
       log.info(
         { user: drop.user, deleted: toDelete.length - failed.length, failed: failed.length },
         'update',

@@ -178,7 +178,8 @@ export async function startPop3(
   const alice = store.account(ALICE);
   await alice.ensure();
   await store.account(BOB).ensure();
-  for (const m of MESSAGES) await alice.append(INBOX, Buffer.from(m));
+  for (const [i, m] of MESSAGES.entries())
+    await alice.append(INBOX, Buffer.from(m), { traceId: `trace-${i + 1}` });
   const view = await alice.open(INBOX, { readOnly: true });
   const uidls = view.messages.map((m) => m.uidl);
   await view.close();

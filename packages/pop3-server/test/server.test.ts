@@ -191,6 +191,42 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
     expect(pop.log.lines.filter((l) => l.message === 'wire').every((l) => l.level === 'trace')).toBe(true);
   });
 
+  it('logs each RETR, TOP and deletion with the message trace id (yubin trace)', async () => {
+    pop = await startPop3();
+    await transcript(
+      pop,
+      `${LOGIN_ALICE}
+      C: RETR 1
+      S: +OK *
+      S: *
+      S: *
+      S: *
+      S:
+      S: Hello Alice.
+      S: .
+      C: TOP 3 0
+      S: +OK *
+      S: *
+      S: *
+      S:
+      S: .
+      C: DELE 2
+      S: +OK *
+      C: QUIT
+      S: +OK *
+    `,
+    );
+    await eventually(() => pop.log.lines.some((l) => l.message === 'message deleted'));
+    const events = pop.log.lines
+      .filter((l) => l.message === 'message retrieved' || l.message === 'message deleted')
+      .map((l) => [l.message, l.fields['trace'], l.fields['command'], l.fields['user']]);
+    expect(events).toEqual([
+      ['message retrieved', 'trace-1', 'RETR', ALICE],
+      ['message retrieved', 'trace-3', 'TOP', ALICE],
+      ['message deleted', 'trace-2', 'DELE', ALICE],
+    ]);
+  });
+
   it('close() drops every session without deleting anything', async () => {
     pop = await startPop3();
     const { session } = await transcript(
