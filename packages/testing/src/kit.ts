@@ -12,7 +12,7 @@ import { type Config, loadConfig } from '@yubin/config';
 import { INBOX, isStoreError, type Log, type MailStore, nullLog, type RecipientResolver } from '@yubin/core';
 import { createLogger, type LogLevel } from '@yubin/logger';
 import { openServiceContext, type RunningService } from '@yubin/runtime';
-import { simpleParser } from 'mailparser';
+import { type ParsedMail, simpleParser } from 'mailparser';
 import {
   describeArrivals,
   describeCriteria,
@@ -70,6 +70,8 @@ export interface WaitForMessageOptions extends MessageCriteria {
   readonly mailbox?: string;
   /** Default `DEFAULT_WAIT_TIMEOUT_MS` (4 s). */
   readonly timeoutMs?: number;
+  /** Period of the safety-net poll under the store's change notification. Default `WAIT_POLL_MS`. */
+  readonly pollMs?: number;
   /**
    * Also consider messages an earlier `waitForMessage` already returned. Default false, so
    * `await wait(); await wait();` for two identical messages returns each once, in UID order.
@@ -220,8 +222,8 @@ function createKit(
   };
   /** Messages handed out by `waitForMessage`, by `messageKey`. */
   const returned = new Set<string>();
-  /** Parsing is the slow part of a check; a stored message never changes, so parse it once. */
-  const parsed = new Map<string, ReturnType<typeof simpleParser>>();
+  /** A stored message never changes: read and parse it once, not on every check. */
+  const loaded = new Map<string, Promise<{ raw: Buffer; mail: ParsedMail }>>();
   /** Pending waits, to reject on `stop()`. */
   const waiters = new Set<(err: Error) => void>();
   let stopped: Promise<void> | undefined;
@@ -254,19 +256,21 @@ function createKit(
     try {
       for (const meta of view.messages) {
         const key = messageKey(user, view.name, view.uidValidity, meta.uid);
+        let loading = loaded.get(key);
+        if (loading === undefined) {
+          const uid = meta.uid;
+          loading = view.read(uid).then(async (raw) => ({ raw, mail: await simpleParser(raw) }));
+          loaded.set(key, loading);
+        }
         let raw: Buffer;
+        let mail: ParsedMail;
         try {
-          raw = await view.read(meta.uid);
+          ({ raw, mail } = await loading);
         } catch (err) {
+          loaded.delete(key);
           if (isStoreError(err, 'EXPUNGED') || isStoreError(err, 'NOT_FOUND')) continue;
           throw err;
         }
-        let parsing = parsed.get(key);
-        if (parsing === undefined) {
-          parsing = simpleParser(raw);
-          parsed.set(key, parsing);
-        }
-        const mail = await parsing;
         const extra = {
           user,
           mailbox: view.name,
@@ -360,7 +364,7 @@ function createKit(
 
       waiters.add(abort);
       for (const user of users) cleanups.push(store.account(user).watch(mailbox, wake));
-      const poll = setInterval(wake, WAIT_POLL_MS);
+      const poll = setInterval(wake, options.pollMs ?? WAIT_POLL_MS);
       const timer = setTimeout(() => void timeout(), timeoutMs);
       cleanups.push(() => clearInterval(poll));
       cleanups.push(() => clearTimeout(timer));
@@ -412,7 +416,7 @@ function createKit(
       }
     }
     returned.clear();
-    parsed.clear();
+    loaded.clear();
   };
 
   const stop = () => {

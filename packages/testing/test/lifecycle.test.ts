@@ -1,6 +1,7 @@
 /** Kits are independent of each other and leave nothing behind. */
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import type { Log } from '@yubin/core';
 import { describe, expect, it } from 'vitest';
 import { startYubin, type Yubin } from '../src/index.js';
 import { send } from './helpers.js';
@@ -83,5 +84,31 @@ describe('startYubin', () => {
     await expect(startYubin({ users: [{ address: 'not-an-address', password: 'x' }] })).rejects.toThrow(
       /invalid address "not-an-address"/,
     );
+  });
+});
+
+describe('logging', () => {
+  it('goes to the given Log', async () => {
+    const lines: string[] = [];
+    const record = (fields: object | string, message?: string) => {
+      lines.push(typeof fields === 'string' ? fields : (message ?? JSON.stringify(fields)));
+    };
+    const log: Log = {
+      trace: record,
+      debug: record,
+      info: record,
+      warn: record,
+      error: record,
+      child: () => log,
+    };
+    const mail = await startYubin({ log, users: [{ address: 'alice@example.test', password: 'pw' }] });
+    try {
+      await send(mail, { to: 'alice@example.test', subject: 'logged', text: 'x' });
+      await mail.waitForMessage({ to: 'alice@example.test' });
+    } finally {
+      await mail.stop();
+    }
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines).toContain('message delivered');
   });
 });

@@ -21,8 +21,8 @@ beforeEach(async () => {
 });
 
 describe('waitForMessage', () => {
-  it('resolves for a message sent after the call (watch-driven)', async () => {
-    const waiting = mail.waitForMessage({ to: ALICE, subject: 'later' });
+  it('resolves for a message sent after the call, woken by the store (the poll is off)', async () => {
+    const waiting = mail.waitForMessage({ to: ALICE, subject: 'later', pollMs: 3_600_000, timeoutMs: 3000 });
     await new Promise((r) => setTimeout(r, 50));
     await send(mail, { to: ALICE, subject: 'later', text: 'x' });
     const msg = await waiting;
