@@ -99,6 +99,8 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
       raw.setTimeout(CLOSE_GRACE_MS, () => raw.destroy());
       return;
     }
+    // Responses are many small writes; Nagle + delayed ACK would add ~40 ms to each round trip.
+    raw.setNoDelay(true);
     let socket: net.Socket = raw;
     if (implicitTls) {
       if (!options.tls) throw new Error('implicit TLS without a TLS context');
