@@ -8,12 +8,15 @@ import { createLogger } from '@yubin/logger';
 import { adminCommand, UsageError } from './commands/admin.js';
 import { sendCommand } from './commands/send.js';
 import { startCommand } from './commands/start.js';
+import { traceCommand } from './commands/trace.js';
 
 const USAGE = `usage: yubin <command> [options]
 
   start [--transcript]                 run SMTP, POP3 and IMAP (what npm start does)
   send --to ADDRESS [--from A] [--subject S] [--text T]
                                        send a test message through the running SMTP server
+  trace TRACE-ID|MESSAGE-ID|RECIPIENT [--json] [--log FILE]
+                                       follow a message from SMTP to its readers in the log
   user add ADDRESS [--password-stdin] [--apop] [--quota-bytes N] [--quota-messages N]
   user passwd ADDRESS [--password-stdin] [--apop]
   user del ADDRESS | user list [DOMAIN] | user quota ADDRESS [--quota-bytes N] [--quota-messages N]
@@ -49,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'send':
         return await sendCommand(config, rest);
+      case 'trace':
+        return await traceCommand(config, rest);
       case 'user':
       case 'alias':
       case 'domain':
