@@ -158,10 +158,21 @@ export async function startYubin(options: StartYubinOptions = {}): Promise<Yubin
 
   const running: RunningService[] = [];
   let ctx: Awaited<ReturnType<typeof openServiceContext>> | undefined;
+  /** Every step runs even when one fails (nothing left listening or on disk); the first failure is thrown. */
   const cleanUp = async () => {
-    for (const service of running.splice(0).reverse()) await service.close();
-    await ctx?.close();
-    if (options.keepData !== true) await rm(dataDir, { recursive: true, force: true });
+    const steps: Array<() => Promise<void>> = [
+      ...running
+        .splice(0)
+        .reverse()
+        .map((service) => () => service.close()),
+      async () => ctx?.close(),
+      async () => {
+        if (options.keepData !== true) await rm(dataDir, { recursive: true, force: true });
+      },
+    ];
+    const failures: unknown[] = [];
+    for (const step of steps) await step().catch((err: unknown) => failures.push(err));
+    if (failures.length > 0) throw failures[0];
   };
   try {
     // The kit is its own main (STYLE.md §7): the environment is ours, never process.env.

@@ -80,9 +80,12 @@ describe('startYubin', () => {
     }
   });
 
-  it('fails to start with a clear error and leaves nothing behind on bad options', async () => {
+  it('rejects bad options with the reason', async () => {
     await expect(startYubin({ users: [{ address: 'not-an-address', password: 'x' }] })).rejects.toThrow(
       /invalid address "not-an-address"/,
+    );
+    await expect(startYubin({ domains: ['not a domain'] })).rejects.toThrow(
+      'YUBIN_DOMAINS="not a domain": expected a non-empty list of domain names',
     );
   });
 });
