@@ -103,8 +103,14 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
     raw.setNoDelay(true);
     let socket: net.Socket = raw;
     if (implicitTls) {
-      if (!options.tls) throw new Error('implicit TLS without a TLS context');
-      socket = new tls.TLSSocket(raw, { isServer: true, secureContext: options.tls() });
+      try {
+        if (!options.tls) throw new Error('implicit TLS without a TLS context');
+        socket = new tls.TLSSocket(raw, { isServer: true, secureContext: options.tls() });
+      } catch (err) {
+        options.log.error({ err }, 'tls context unavailable');
+        raw.destroy();
+        return;
+      }
     }
     const c = new Connection(socket, address, implicitTls, config, options, () => untrack(c, address));
     track(c, address);
@@ -192,7 +198,7 @@ class Connection implements SessionHost {
     );
     this.loop().catch((err: unknown) => {
       this.log.error({ err }, 'connection loop failed');
-      this.finish();
+      this.abort();
     });
   }
 
