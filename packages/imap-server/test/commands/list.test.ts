@@ -116,6 +116,30 @@ describe('LIST', () => {
   });
 });
 
+describe('LIST as clients send it', () => {
+  it("answers Thunderbird's LIST (SUBSCRIBED) … RETURN (SPECIAL-USE) (RFC 5258 §3, RFC 6154 §2)", async () => {
+    const s = await loggedIn(t);
+    await transcript(
+      s,
+      `
+      C: a LIST (SUBSCRIBED) "" "*" RETURN (SPECIAL-USE)
+      S: * LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"
+      S: * LIST (\\HasNoChildren \\Subscribed \\Archive) "/" "Archive"
+      S: * LIST (\\HasNoChildren \\Subscribed \\Drafts) "/" "Drafts"
+      S: * LIST (\\HasNoChildren \\Subscribed \\Junk) "/" "Junk"
+      S: * LIST (\\HasNoChildren \\Subscribed \\Sent) "/" "Sent"
+      S: * LIST (\\HasNoChildren \\Subscribed \\Trash) "/" "Trash"
+      S: * LIST (\\HasNoChildren \\Subscribed) "/" "Work/Projects"
+      S: a OK LIST completed
+      C: b LSUB "" ""
+      S: * LSUB (\\Noselect) "/" ""
+      S: b OK LSUB completed
+    `,
+    );
+    s.close();
+  });
+});
+
 describe('LSUB', () => {
   it('lists subscribed mailboxes; % stops at an unsubscribed parent with \\Noselect (RFC 3501 §6.3.9)', async () => {
     const s = await loggedIn(t);
