@@ -1,4 +1,5 @@
-import { runService } from '@yubin/runtime';
-import { start } from './start.js';
+import { runService, startImap } from '@yubin/runtime';
 
-await runService('imap', start);
+// The IMAP process: config, logger, accounts, store and TLS come from runService; the
+// wiring of the server to them is shared with the in-process test kit (@yubin/runtime).
+await runService('imap', startImap);

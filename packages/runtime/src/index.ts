@@ -7,6 +7,7 @@ export {
   runService,
   type ServiceContext,
 } from './service.js';
+export { startImap, startPop3, startSmtp } from './services.js';
 export {
   createTlsProvider,
   DEV_BUNDLE_FILE,

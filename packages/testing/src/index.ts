@@ -10,4 +10,3 @@ export {
   type Yubin,
 } from './kit.js';
 export { type MessageCriteria, matches, type ReceivedMessage, type TextMatcher } from './match.js';
-export { startImap, startPop3, startSmtp } from './services.js';

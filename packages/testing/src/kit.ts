@@ -11,7 +11,7 @@ import { type AccountStore, normalizeAddress, type Quota } from '@yubin/accounts
 import { type Config, loadConfig } from '@yubin/config';
 import { INBOX, isStoreError, type Log, type MailStore, nullLog, type RecipientResolver } from '@yubin/core';
 import { createLogger, type LogLevel } from '@yubin/logger';
-import { openServiceContext, type RunningService } from '@yubin/runtime';
+import { openServiceContext, type RunningService, startImap, startPop3, startSmtp } from '@yubin/runtime';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import {
   describeArrivals,
@@ -20,7 +20,6 @@ import {
   matches,
   type ReceivedMessage,
 } from './match.js';
-import { startImap, startPop3, startSmtp } from './services.js';
 
 /** Below the 5 s default test timeout of vitest and jest, so our error (what did arrive) is the one you read. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 4_000;

@@ -1,14 +1,13 @@
 /**
- * The three servers wired to a `ServiceContext` with the same options the apps use
- * (apps/smtp, apps/pop3, apps/imap `start.ts`). Packages may not import apps (STYLE.md §1), so this
- * is the one copy outside them; it belongs in `@yubin/runtime`, after which the apps' `start()`
- * functions become one call each.
+ * The three servers wired to a `ServiceContext`: what each app process runs (apps/<svc>/src/main.ts)
+ * and what `@yubin/testing` runs in-process — one copy, so the test kit serves exactly what
+ * production serves.
  */
 import { createImapServer } from '@yubin/imap-server';
 import { newTraceId } from '@yubin/logger';
 import { createPop3Server } from '@yubin/pop3-server';
-import type { Listening, RunningService, ServiceContext } from '@yubin/runtime';
 import { createSmtpIngress } from '@yubin/smtp-ingress';
+import type { Listening, RunningService, ServiceContext } from './service.js';
 
 /** SMTP ingress (with STARTTLS) on `config.ports.smtp`. */
 export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
