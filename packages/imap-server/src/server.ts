@@ -191,7 +191,7 @@ class Connection implements SessionHost {
 
   start(): void {
     this.attach(this.socket);
-    this.log.debug({ remoteAddress: this.remoteAddress, secure: this.session.secure }, 'connection opened');
+    this.log.info({ remoteAddress: this.remoteAddress, secure: this.session.secure }, 'connection opened');
     // RFC 3501 §7.1.1 greeting; the CAPABILITY code spares clients a round trip.
     this.write(
       `* OK [CAPABILITY ${this.session.capabilities().join(' ')}] ${this.config.hostname} IMAP4rev1 ready\r\n`,

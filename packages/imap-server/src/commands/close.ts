@@ -4,6 +4,7 @@
  */
 import { Args } from '../protocol/index.js';
 import type { ImapCommand } from '../session.js';
+import { deletedMetas, logMessageEvent } from '../trace-log.js';
 import { SELECTED } from './states.js';
 
 export const close: ImapCommand = {
@@ -14,7 +15,11 @@ export const close: ImapCommand = {
     new Args(input.args).end();
     const box = session.box();
     try {
-      if (!box.readOnly) await box.view.expunge();
+      if (!box.readOnly) {
+        const metas = deletedMetas(session);
+        for (const uid of await box.view.expunge())
+          logMessageEvent(session, 'message expunged', metas.get(uid), {});
+      }
     } finally {
       await session.deselect();
     }

@@ -6,6 +6,7 @@ import { checkMailboxName } from '../mailbox-name.js';
 import { resolveMessages, uidsOf } from '../message-set.js';
 import { formatSequenceSet, parseCopy } from '../protocol/index.js';
 import type { CommandInput, Completion, ImapCommand, Session } from '../session.js';
+import { logMessageEvent, metasByUid } from '../trace-log.js';
 import { SELECTED } from './states.js';
 
 /** Runs COPY or MOVE; returns the COPYUID code or null when the set named no message. */
@@ -21,15 +22,25 @@ export async function copyOrMove(
   if (move && box.readOnly) throw no('Mailbox is read-only', 'READ-ONLY');
   // RFC 3501 §6.4.8: a UID set naming no existing message is not an error.
   if (uids.length === 0) return undefined;
+  const metas = metasByUid(session, uids);
+  const logPairs = (
+    event: 'message copied' | 'message moved',
+    pairs: ReadonlyArray<readonly [number, number]>,
+  ) => {
+    for (const [src, dst] of pairs)
+      logMessageEvent(session, event, metas.get(src), { destination, destUid: dst });
+  };
   try {
     if (move) {
       const r = await box.view.move(uids, destination);
+      logPairs('message moved', r.pairs);
       // RFC 6851 §4.3: COPYUID goes in an untagged OK before the EXPUNGE responses.
       if (r.pairs.length > 0) session.untagged(`OK [${copyUid(r)}] Moved`);
       for (const line of box.expungeLines(r.expunged)) session.untagged(line);
       return { text: 'MOVE completed' };
     }
     const r = await box.view.copy(uids, destination);
+    logPairs('message copied', r.pairs);
     if (destination === box.name) await sendUpdates(session, true, true);
     return r.pairs.length > 0 ? { code: copyUid(r), text: 'COPY completed' } : undefined;
   } catch (err) {

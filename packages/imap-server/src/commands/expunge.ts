@@ -5,6 +5,7 @@
 import { no } from '../errors.js';
 import { Args } from '../protocol/index.js';
 import type { Completion, ImapCommand, Session } from '../session.js';
+import { deletedMetas, logMessageEvent } from '../trace-log.js';
 import { SELECTED } from './states.js';
 
 export async function expungeMessages(
@@ -13,7 +14,9 @@ export async function expungeMessages(
 ): Promise<Completion | undefined> {
   const box = session.box();
   if (box.readOnly) throw no('Mailbox is read-only', 'READ-ONLY');
+  const metas = deletedMetas(session, uids);
   const removed = await box.view.expunge(uids);
+  for (const uid of removed) logMessageEvent(session, 'message expunged', metas.get(uid), {});
   for (const line of box.expungeLines(removed)) session.untagged(line);
   return undefined;
 }

@@ -9,6 +9,7 @@ import { fetchPieces, type Piece, setsSeen } from '../fetch-response.js';
 import { resolveMessages } from '../message-set.js';
 import { type FetchItem, parseFetch } from '../protocol/index.js';
 import type { CommandInput, Completion, ImapCommand, Session } from '../session.js';
+import { logMessageEvent, readsContent } from '../trace-log.js';
 import { SELECTED } from './states.js';
 
 /** Octets of FETCH responses gathered before one socket write. */
@@ -21,6 +22,7 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
   let items: readonly FetchItem[] = cmd.items;
   // RFC 3501 §6.4.8: UID FETCH responses always include UID.
   if (input.uid && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
+  const contentItems = items.filter(readsContent).map((i) => i.kind);
   const seenChanged = new Set<number>();
   if (!box.readOnly && items.some(setsSeen)) {
     const unseen: number[] = [];
@@ -65,6 +67,8 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
         if (!(await streamRange(session, meta.uid, piece.stream))) return undefined;
       }
     }
+    if (contentItems.length > 0)
+      logMessageEvent(session, 'message fetched', meta, { items: contentItems.join(' ') });
     if (batched >= OUTPUT_BATCH) await flush();
     if (session.host.closed) return undefined;
   }

@@ -7,6 +7,7 @@ import { no } from '../errors.js';
 import { resolveMessages, uidsOf } from '../message-set.js';
 import { parseStore } from '../protocol/index.js';
 import type { CommandInput, ImapCommand, Session } from '../session.js';
+import { logMessageEvent } from '../trace-log.js';
 import { SELECTED } from './states.js';
 
 export async function storeFlags(session: Session, input: CommandInput): Promise<undefined> {
@@ -18,7 +19,8 @@ export async function storeFlags(session: Session, input: CommandInput): Promise
   const uids = uidsOf(box, seqs);
   if (uids.length === 0) return undefined;
   const keywordsBefore = box.view.keywords.length;
-  await box.view.setFlags(uids, cmd.op, cmd.flags);
+  const changed = await box.view.setFlags(uids, cmd.op, cmd.flags);
+  for (const meta of changed) logMessageEvent(session, 'flags changed', meta, { flags: meta.flags });
   // RFC 3501 §7.2.6: new keywords change the mailbox's FLAGS and PERMANENTFLAGS.
   if (box.view.keywords.length !== keywordsBefore) {
     session.untagged(box.flagsResponse());
