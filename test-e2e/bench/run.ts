@@ -76,6 +76,7 @@ async function main(): Promise<number> {
       reps: { type: 'string' },
       'idle-sessions': { type: 'string' },
       out: { type: 'string' },
+      profile: { type: 'boolean' },
     },
     strict: true,
   });
@@ -147,7 +148,9 @@ async function main(): Promise<number> {
 
   try {
     step(`starting yubin (${all.length} users)`);
-    targets.push(await startYubin({ users: all, maxConnections }));
+    const profileDir = values.profile ? join(HERE, 'results', 'profiles') : undefined;
+    if (profileDir) step(`CPU profiles of the yubin processes go to ${profileDir}`);
+    targets.push(await startYubin({ users: all, maxConnections, ...(profileDir ? { profileDir } : {}) }));
     if (anchor) {
       step('starting the anchor: Postfix + Dovecot');
       targets.push(await startAnchor({ users: all, maxConnections }));

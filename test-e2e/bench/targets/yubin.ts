@@ -19,6 +19,8 @@ export interface YubinOptions {
   readonly users: readonly string[];
   /** Concurrent connections the bench will open (connection limits are raised to fit). */
   readonly maxConnections: number;
+  /** Write V8 CPU profiles of every yubin process here (`node --cpu-prof`), on exit. */
+  readonly profileDir?: string;
 }
 
 export async function startYubin(options: YubinOptions): Promise<Target> {
@@ -61,6 +63,12 @@ export async function startYubin(options: YubinOptions): Promise<Target> {
     YUBIN_POP3S_PORT: String(await freePort()),
     YUBIN_IMAP_PORT: String(ports.imap),
     YUBIN_IMAPS_PORT: String(await freePort()),
+    ...(options.profileDir
+      ? {
+          NODE_OPTIONS:
+            `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.profileDir}`.trim(),
+        }
+      : {}),
   };
   let out = '';
   const child: ChildProcess = spawn('npm', ['start', '--silent'], {
