@@ -52,7 +52,10 @@ export async function dispatch(
   if (session.host.closed) return 'close';
   await sendUpdates(session, command.expunges !== false, false);
   const status = completion.status ?? 'OK';
+  // The limit is on bad commands in a row (as Dovecot counts): a valid one starts afresh, so a
+  // client (or a compliance suite) that makes many separate mistakes is not cut off.
   if (status === 'BAD') session.badCommands++;
+  else session.badCommands = 0;
   writeTagged(session, cmd.tag, status, completion.text ?? `${cmd.name} completed`, completion.code);
   if (completion.after) await completion.after();
   if (session.state.s === 'logout') return 'close';

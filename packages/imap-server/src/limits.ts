@@ -8,8 +8,9 @@ export const MAX_LINE_LENGTH = 64 * 1024;
 export const MAX_LITERAL_SIZE = 64 * 1024 * 1024;
 /** RFC 7889 APPENDLIMIT: advertised, and enforced before the `+` continuation is sent. */
 export const APPEND_LIMIT = 50 * 1024 * 1024;
-/** Then `* BYE` and close: a peer that keeps sending garbage is not an IMAP client. */
-export const MAX_BAD_COMMANDS = 10;
+/** Bad commands in a row, then `* BYE` and close: a peer that keeps sending garbage is not an IMAP
+ * client. Counted as Dovecot does (a valid command resets it; Dovecot allows 20). */
+export const MAX_BAD_COMMANDS = 20;
 /** Failed LOGIN/AUTHENTICATE attempts on one connection before `* BYE` (the authenticator also throttles). */
 export const MAX_AUTH_FAILURES = 3;
 export const MAX_CONNECTIONS = 20_000;

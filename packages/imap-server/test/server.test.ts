@@ -28,6 +28,30 @@ describe('server', () => {
     await r.session?.waitClosed();
   });
 
+  it('counts only bad commands in a row: a valid command starts the count afresh', async () => {
+    const r = await transcript(
+      t,
+      `
+      S: * OK *
+      C: a FROBNICATE
+      S: a BAD *
+      C: b FROBNICATE
+      S: b BAD *
+      C: c NOOP
+      S: c OK *
+      C: d FROBNICATE
+      S: d BAD *
+      C: e FROBNICATE
+      S: e BAD *
+      C: f CAPABILITY
+      S: * CAPABILITY *
+      S: f OK *
+    `,
+      { keepOpen: true },
+    );
+    r.session?.close();
+  });
+
   it('refuses an over-long line with BAD and goes on (RFC 7162 §4)', async () => {
     const r = await transcript(
       t,

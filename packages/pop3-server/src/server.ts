@@ -12,7 +12,8 @@ import { Pop3Session, type Pop3Transport } from './session.js';
 /** RFC 1939 §3: an autologout timer "of at least 10 minutes". */
 export const POP3_AUTOLOGOUT_MS = 10 * 60_000;
 /** Syntax or sequence errors tolerated per session, then "-ERR" and close. */
-export const MAX_BAD_COMMANDS = 10;
+/** Bad commands in a row before the connection is closed (Dovecot also allows 20). */
+export const MAX_BAD_COMMANDS = 20;
 /** Failed logins per session before we close (the authenticator throttles across sessions). */
 export const MAX_AUTH_FAILURES = 3;
 /** Concurrent connections, in all and from one address; beyond, "-ERR [SYS/TEMP]" and close. */

@@ -190,7 +190,10 @@ export class Pop3Session {
         await this.bad(`${parsed.command.verb} is not valid in the ${state.s} state`);
         return;
       }
+      const badBefore = this.badCommands;
       await spec.run(this, parsed.command, state);
+      // The limit is on bad commands in a row (as Dovecot counts): a valid one starts afresh.
+      if (this.badCommands === badBefore) this.badCommands = 0;
     } catch (err) {
       this.options.log.error({ err }, 'command failed');
       if (this.stateValue.s !== 'CLOSED') await this.reply(storeErrorReply(err, 'maildrop'));

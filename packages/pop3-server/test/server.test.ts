@@ -112,6 +112,38 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
     await session!.waitClosed();
   });
 
+  it('counts only bad commands in a row: a valid command starts the count afresh', async () => {
+    pop = await startPop3({ limits: { maxBadCommands: 3 } });
+    await transcript(
+      pop,
+      `
+      S: +OK *
+      C: BAD1
+      S: -ERR unknown command
+      C: BAD2
+      S: -ERR unknown command
+      C: CAPA
+      S: +OK *
+      S: *
+      S: *
+      S: *
+      S: *
+      S: *
+      S: *
+      S: *
+      S: *
+      S: *
+      S: .
+      C: BAD3
+      S: -ERR unknown command
+      C: BAD4
+      S: -ERR unknown command
+      C: QUIT
+      S: +OK *
+    `,
+    );
+  });
+
   it('closes an idle session without a response and without UPDATE (RFC 1939 §3)', async () => {
     pop = await startPop3({ limits: { idleTimeoutMs: 300 } });
     const { session } = await transcript(
