@@ -64,4 +64,23 @@ describe('createRecipientResolver', () => {
     expect(await r.quotaFor?.('alice@yubin.test')).toEqual({ maxBytes: 5000 });
     expect(await r.quotaFor?.('bob@yubin.test')).toEqual({});
   });
+
+  it.each<[string, string, boolean]>([
+    ['alice@yubin.test', 'alice@yubin.test', true],
+    ['alice@yubin.test', 'Alice@YUBIN.test', true],
+    ['alice@yubin.test', 'alice+news@yubin.test', true],
+    ['alice@yubin.test', 'team@yubin.test', true],
+    ['bob@yubin.test', 'all@other.test', true],
+    ['alice@yubin.test', 'bob@yubin.test', false],
+    ['carol@other.test', 'team@yubin.test', false],
+    ['dan@catch.test', 'anything@catch.test', false],
+    ['dan@catch.test', 'dan@catch.test', true],
+    ['alice@yubin.test', 'alice@foreign.test', false],
+    ['alice@yubin.test', 'nobody@yubin.test', false],
+  ])(
+    'mayUseSender(%s, %s) is %s (own address, sub-address, aliases; never a catch-all)',
+    async (user, address, ok) => {
+      expect(await createRecipientResolver(s).mayUseSender?.(user, address)).toBe(ok);
+    },
+  );
 });

@@ -78,6 +78,13 @@ export function createRecipientResolver(
       return { kind: 'unknown' };
     },
 
+    async mayUseSender(user, address) {
+      const account = user.trim().toLowerCase();
+      const route = await this.resolve(address);
+      // A catch-all reaches the account for any local part: that is not an address it owns.
+      return route.kind === 'local' && route.via !== 'catch-all' && route.users.includes(account);
+    },
+
     async quotaFor(user) {
       const info = await accounts.getUser(user);
       return info?.quota ?? {};

@@ -55,4 +55,10 @@ export interface RecipientResolver {
   resolve(address: string): Promise<Route>;
   /** Per-user limits for quota checks; undefined fields are unlimited. */
   quotaFor?(user: string): Promise<{ readonly maxBytes?: number; readonly maxMessages?: number }>;
+  /**
+   * Whether the account `user` may send as `address` (RFC 6409 §4.3 / RFC 5321 §7.1 sender
+   * policy): its own address, its sub-addresses, and aliases that reach it — never a catch-all.
+   * Without this method a submission server allows only the account's own address.
+   */
+  mayUseSender?(user: string, address: string): Promise<boolean>;
 }
