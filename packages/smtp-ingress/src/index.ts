@@ -1,5 +1,12 @@
-export { SmtpReplyError } from './enhanced-codes.js';
-export { rfc5322Date } from './headers.js';
+export { installEnhancedCodeOverride, SmtpReplyError } from './enhanced-codes.js';
+export {
+  deliveredToHeader,
+  headerSafe,
+  type ReceivedInfo,
+  receivedHeader,
+  returnPathHeader,
+  rfc5322Date,
+} from './headers.js';
 export {
   createSmtpIngress,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -11,4 +18,5 @@ export {
   type SmtpIngressOptions,
   type SmtpTls,
 } from './ingress.js';
-export { smtpReplyForStoreError } from './replies.js';
+export { REPLY, smtpReplyForError, smtpReplyForStoreError } from './replies.js';
+export { type SmtpServerLogger, smtpServerLogger } from './smtp-log.js';

@@ -1,0 +1,1 @@
+export { createSmtpSubmission, type SmtpSubmission, type SmtpSubmissionOptions } from './submission.js';
