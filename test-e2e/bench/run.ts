@@ -129,8 +129,13 @@ async function main(): Promise<number> {
   ];
 
   const targets: Target[] = [];
-  const stopAll = async () => {
-    for (const t of targets.splice(0)) await t.stop().catch(() => {});
+  // One stop for everyone (signal handler, watchdog, normal end): nobody exits while it runs.
+  let stopping: Promise<void> | undefined;
+  const stopAll = () => {
+    stopping ??= (async () => {
+      for (const t of targets.splice(0)) await t.stop().catch(() => {});
+    })();
+    return stopping;
   };
   const onSignal = (signal: string) => {
     step(`${signal}: stopping servers`);

@@ -4,7 +4,7 @@
  * per-address connection limits for many concurrent clients, the same as it does for Dovecot).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAccounts } from '@yubin/accounts';
@@ -100,6 +100,11 @@ export async function startYubin(options: YubinOptions): Promise<Target> {
       await exited;
       clearTimeout(timer);
     }
+    // Keep the log of the last run for post-mortems (results/*.log is git-ignored).
+    const keep = join(REPO_ROOT, 'test-e2e', 'bench', 'results');
+    await mkdir(keep, { recursive: true });
+    await copyFile(join(dataDir, 'log', 'yubin.log'), join(keep, 'yubin-last.log')).catch(() => {});
+    await writeFile(join(keep, 'yubin-launcher-last.log'), out).catch(() => {});
     await rm(dataDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
