@@ -1,13 +1,5 @@
-/**
- * Test kit for the POP3 transcript tests: a fake Authenticator, a capturing Log, a self-signed TLS
- * context made at test time, and `startPop3()` that serves a MemoryStore on 127.0.0.1:0.
- */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import {
   type AuthContext,
@@ -17,7 +9,7 @@ import {
   type Log,
   type LogFn,
 } from '@yubin/core';
-import { ALICE, BOB, createMemoryStore, type MemoryStore } from '@yubin/store-testing';
+import { ALICE, BOB, createMemoryStore, type MemoryStore, testCertificate } from '@yubin/store-testing';
 import { createPop3Server, type Pop3Server, type Pop3ServerOptions } from '../src/index.js';
 
 export { ALICE, BOB };
@@ -113,37 +105,10 @@ export class CapturingLog implements Log {
   }
 }
 
-let tlsFiles: { key: Buffer; cert: Buffer } | undefined;
-
-/** A self-signed certificate for localhost, generated once per test process with openssl. */
+/** The shared test certificate (@yubin/store-testing), a fresh context per handshake like the app. */
 export function testTlsContext(): () => tls.SecureContext {
-  if (tlsFiles === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'yubin-pop3-tls-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ],
-      { stdio: 'ignore' },
-    );
-    tlsFiles = { key: readFileSync(key), cert: readFileSync(cert) };
-  }
-  const files = tlsFiles;
-  return () => tls.createSecureContext(files);
+  const { key, cert } = testCertificate();
+  return () => tls.createSecureContext({ key, cert });
 }
 
 /** Three messages for Alice; the second exercises byte-stuffing (lines starting with "."). */

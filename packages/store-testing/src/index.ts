@@ -25,6 +25,7 @@ export {
   type MemoryStoreOptions,
 } from './memory-store.js';
 export { canonicalFlags, normalizeMailboxName, sortFlags, toCrlf, uidlFor } from './store-rules.js';
+export { type TestCertificate, testCertificate } from './tls.js';
 export {
   LineSession,
   type TranscriptOptions,
