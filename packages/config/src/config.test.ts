@@ -50,10 +50,20 @@ describe('loadConfig defaults', () => {
       },
       auth: { allowPlaintextAuth: false },
       log: { level: 'info', file: join(cwd, 'data', 'log', 'yubin.log'), transcript: false },
+      outbound: {
+        transportMap: {},
+        maxLifetimeMs: 5 * 24 * 3_600_000,
+        retryDelaysMs: [300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
+      },
+      dkim: {},
+      inbound: { dmarcPolicy: 'reject', dnsTimeoutMs: 5000 },
+      dns: { records: {}, offline: false },
       paths: {
         mail: join(cwd, 'data', 'mail'),
         accounts: join(cwd, 'data', 'accounts.json'),
         tls: join(cwd, 'data', 'tls'),
+        queue: join(cwd, 'data', 'queue'),
+        dkim: join(cwd, 'data', 'dkim'),
       },
     };
     expect(c).toEqual(expected);
@@ -256,5 +266,78 @@ describe('bad values', () => {
     expect(errorOf(() => loadConfig({ env: { YUBIN_CONFIG: 'nope.yaml' }, cwd: dir })).message).toBe(
       `YUBIN_CONFIG="nope.yaml": expected an existing YAML file (${join(dir, 'nope.yaml')} not found)`,
     );
+  });
+});
+
+describe('outbound, dkim, inbound and dns keys', () => {
+  const withFile = (text: string, env: NodeJS.ProcessEnv = {}) => {
+    const cwd = tmp();
+    writeFileSync(join(cwd, 'yubin.config.yaml'), text);
+    return { cwd, load: () => loadConfig({ env, cwd }) };
+  };
+
+  it('reads a transport map in both forms, a DKIM key relative to the file, DMARC policy and static DNS', () => {
+    const { cwd, load } = withFile(
+      [
+        'outbound:',
+        '  transportMap:',
+        '    B.test: 127.0.0.1:2526',
+        '    c.test: { host: smarthost.example, port: 587, tls: none }',
+        '  maxLifetimeMs: 60000',
+        '  retryDelaysMs: [500, 1000]',
+        'dkim:',
+        '  a.test: { selector: s1, key: dkim/a.pem }',
+        'inbound:',
+        '  dmarcPolicy: tag',
+        '  dnsTimeoutMs: 200',
+        'dns:',
+        '  offline: true',
+        '  records:',
+        '    s1._domainkey.a.test: { TXT: ["v=DKIM1; k=rsa; p=AAAA"] }',
+        '    a.test: { MX: ["10 mx.a.test."], A: [127.0.0.1] }',
+      ].join('\n'),
+    );
+    const c = load();
+    expect(c.outbound).toEqual({
+      transportMap: {
+        'b.test': { host: '127.0.0.1', port: 2526, tls: 'verify' },
+        'c.test': { host: 'smarthost.example', port: 587, tls: 'none' },
+      },
+      maxLifetimeMs: 60000,
+      retryDelaysMs: [500, 1000],
+    });
+    expect(c.dkim).toEqual({ 'a.test': { selector: 's1', key: join(cwd, 'dkim', 'a.pem') } });
+    expect(c.inbound).toEqual({ dmarcPolicy: 'tag', dnsTimeoutMs: 200 });
+    expect(c.dns).toEqual({
+      offline: true,
+      records: {
+        's1._domainkey.a.test': { TXT: ['v=DKIM1; k=rsa; p=AAAA'] },
+        'a.test': { MX: [{ priority: 10, exchange: 'mx.a.test' }], A: ['127.0.0.1'] },
+      },
+    });
+  });
+
+  it.each([
+    ['outbound:\n  transportMap:\n    b.test: nowhere', 'outbound.transportMap'],
+    [
+      'outbound:\n  transportMap:\n    b.test: { host: h.test, port: 25, tls: maybe }',
+      'outbound.transportMap',
+    ],
+    ['outbound:\n  retryDelaysMs: []', 'outbound.retryDelaysMs'],
+    ['dkim:\n  a.test: { selector: "bad selector", key: k.pem }', 'dkim'],
+    ['inbound:\n  dmarcPolicy: quarantine', 'inbound.dmarcPolicy'],
+    ['dns:\n  records:\n    a.test: { MX: ["mx.a.test"] }', 'dns.records'],
+    ['outbound:\n  typo: 1', 'outbound.typo'],
+  ])('refuses %j naming the key %s', (text, key) => {
+    const err = errorOf(withFile(text).load);
+    expect(err.key).toBe(key);
+  });
+
+  it('takes the DMARC policy from YUBIN_DMARC_POLICY and names the allowed values', () => {
+    expect(loadConfig({ env: { YUBIN_DMARC_POLICY: 'accept' }, cwd: tmp() }).inbound.dmarcPolicy).toBe(
+      'accept',
+    );
+    const err = errorOf(() => loadConfig({ env: { YUBIN_DMARC_POLICY: 'x' }, cwd: tmp() }));
+    expect(err.message).toBe('YUBIN_DMARC_POLICY="x": expected one of accept, tag, reject');
   });
 });

@@ -78,6 +78,64 @@ export interface LogConfig {
   readonly transcript: boolean;
 }
 
+/** RFC 3207 for a transport map destination: `verify` STARTTLS with a checked certificate when
+ * offered, `insecure` STARTTLS without checking (a test peer's self-signed certificate), `none` no TLS. */
+export type TransportTlsMode = 'verify' | 'insecure' | 'none';
+
+export interface TransportMapEntryConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TransportTlsMode;
+}
+
+/** Sending to other servers. */
+export interface OutboundConfig {
+  /** Domain → destination, overriding DNS (smart host, tests). Default none. */
+  readonly transportMap: Readonly<Record<string, TransportMapEntryConfig>>;
+  /** Give up and bounce after this long. RFC 5321 §4.5.4.1: at least 4–5 days. Default 5 days. */
+  readonly maxLifetimeMs: number;
+  /** Waits between attempts after a temporary failure; the last repeats. Default 5 min … 4 h. */
+  readonly retryDelaysMs: readonly number[];
+}
+
+/** DKIM signing key of one sender domain (RFC 6376). */
+export interface DkimDomainConfig {
+  readonly selector: string;
+  /** PEM private key file (absolute). */
+  readonly key: string;
+}
+
+export const DMARC_POLICIES = ['accept', 'tag', 'reject'] as const;
+/** What SMTP ingress does when DMARC fails (RFC 7489 §6.6.2). */
+export type DmarcPolicyMode = (typeof DMARC_POLICIES)[number];
+
+/** Checks on mail received by SMTP ingress. */
+export interface InboundConfig {
+  /**
+   * `accept`: only record results in Authentication-Results; `tag`: also mark DMARC failures with
+   * `X-Yubin-DMARC`; `reject`: apply the sender domain's published policy (p=reject → 550 5.7.1,
+   * p=quarantine → Junk). Env `YUBIN_DMARC_POLICY`, default `reject`.
+   */
+  readonly dmarcPolicy: DmarcPolicyMode;
+  /** Timeout of one DNS query (SPF, DKIM, DMARC, MX). Default 5 s. */
+  readonly dnsTimeoutMs: number;
+}
+
+/** Static DNS answers for one name. */
+export interface DnsRecordsConfig {
+  readonly TXT?: readonly string[];
+  readonly MX?: ReadonlyArray<{ readonly exchange: string; readonly priority: number }>;
+  readonly A?: readonly string[];
+  readonly AAAA?: readonly string[];
+}
+
+export interface DnsConfig {
+  /** Answers that win over the network (lab set-ups, tests). Default none. */
+  readonly records: Readonly<Record<string, DnsRecordsConfig>>;
+  /** Never query the network; names not in `records` do not exist. Default false. */
+  readonly offline: boolean;
+}
+
 /** Where things live on disk; all absolute, derived from `dataDir` unless set. */
 export interface PathsConfig {
   /** Maildir++ root: `<dataDir>/mail`. */
@@ -86,6 +144,10 @@ export interface PathsConfig {
   readonly accounts: string;
   /** Generated dev certificates: `<dataDir>/tls`. */
   readonly tls: string;
+  /** The outbound queue: `<dataDir>/queue`. */
+  readonly queue: string;
+  /** Keys made by `yubin dkim generate`: `<dataDir>/dkim`. */
+  readonly dkim: string;
 }
 
 /** The validated configuration of one yubin installation. Every field has a default. */
@@ -103,6 +165,11 @@ export interface Config {
   readonly limits: LimitsConfig;
   readonly auth: AuthConfig;
   readonly log: LogConfig;
+  readonly outbound: OutboundConfig;
+  /** Sender domain → signing key. Default none (no signature). */
+  readonly dkim: Readonly<Record<string, DkimDomainConfig>>;
+  readonly inbound: InboundConfig;
+  readonly dns: DnsConfig;
   readonly paths: PathsConfig;
   /** The YAML file that was read, if any (absolute). */
   readonly configFile?: string;
@@ -159,11 +226,19 @@ export const DEFAULTS = {
   },
   auth: { allowPlaintextAuth: false },
   log: { level: 'info', transcript: false },
+  outbound: {
+    maxLifetimeMs: 5 * 24 * 60 * MINUTE, // RFC 5321 §4.5.4.1: give-up time at least 4-5 days
+    // RFC 5321 §4.5.4.1: retry interval at least 30 minutes (sooner at first: most failures are short)
+    retryDelaysMs: [5 * MINUTE, 10 * MINUTE, 30 * MINUTE, 60 * MINUTE, 120 * MINUTE, 240 * MINUTE],
+  },
+  inbound: { dmarcPolicy: 'reject', dnsTimeoutMs: 5_000 },
 } as const satisfies {
   ports: PortsConfig;
   limits: LimitsConfig;
   auth: AuthConfig;
   log: Omit<LogConfig, 'file'>;
+  outbound: Omit<OutboundConfig, 'transportMap'>;
+  inbound: InboundConfig;
   dataDir: string;
   hostname: string;
   bind: string;
@@ -258,6 +333,116 @@ const domainsKind: Kind<string[]> = {
   },
 };
 
+const dmarcPolicyKind: Kind<DmarcPolicyMode> = {
+  expected: `one of ${DMARC_POLICIES.join(', ')}`,
+  parse: (raw) =>
+    typeof raw === 'string' ? DMARC_POLICIES.find((p) => p === raw.trim().toLowerCase()) : undefined,
+};
+
+const delaysKind: Kind<number[]> = {
+  expected: 'a non-empty list of positive integer milliseconds',
+  parse(raw) {
+    if (!Array.isArray(raw) || raw.length === 0) return undefined;
+    const out = raw.map((v) => msKind.parse(v, false));
+    return out.every((v): v is number => v !== undefined) ? out : undefined;
+  },
+};
+
+const TRANSPORT_TLS: readonly TransportTlsMode[] = ['verify', 'insecure', 'none'];
+
+function domainKey(raw: string): string | undefined {
+  const d = raw.trim().toLowerCase().replace(/\.$/, '');
+  return HOSTNAME_RE.test(d) && d.includes('.') ? d : undefined;
+}
+
+const transportMapKind: Kind<Record<string, TransportMapEntryConfig>> = {
+  expected: 'a mapping of domain to "host:port" or { host, port, tls: verify|insecure|none }',
+  parse(raw) {
+    if (!isMapping(raw)) return undefined;
+    const out: Record<string, TransportMapEntryConfig> = {};
+    for (const [key, value] of Object.entries(raw)) {
+      const domain = domainKey(key);
+      if (domain === undefined) return undefined;
+      let host: unknown;
+      let port: unknown;
+      let tls: unknown = 'verify';
+      if (typeof value === 'string') {
+        const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value.trim());
+        if (!m) return undefined;
+        host = m[1];
+        port = Number(m[2]);
+      } else if (isMapping(value)) {
+        ({ host, port } = value);
+        if (value.tls !== undefined) tls = value.tls;
+        if (Object.keys(value).some((k) => !['host', 'port', 'tls'].includes(k))) return undefined;
+      } else return undefined;
+      const p = portKind.parse(port, false);
+      const h = typeof host === 'string' ? host.trim().toLowerCase() : '';
+      if (p === undefined || p === 0 || (isIP(h) === 0 && !HOSTNAME_RE.test(h))) return undefined;
+      const t = TRANSPORT_TLS.find((m) => m === tls);
+      if (t === undefined) return undefined;
+      out[domain] = { host: h, port: p, tls: t };
+    }
+    return out;
+  },
+};
+
+// RFC 6376 §3.1: a selector is one or more dot-separated labels.
+const SELECTOR_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+
+const dkimKind: Kind<Record<string, DkimDomainConfig>> = {
+  expected: 'a mapping of domain to { selector, key } (key: a PEM private key file)',
+  parse(raw) {
+    if (!isMapping(raw)) return undefined;
+    const out: Record<string, DkimDomainConfig> = {};
+    for (const [key, value] of Object.entries(raw)) {
+      const domain = domainKey(key);
+      if (domain === undefined || !isMapping(value)) return undefined;
+      if (Object.keys(value).some((k) => k !== 'selector' && k !== 'key')) return undefined;
+      const { selector, key: file } = value;
+      if (typeof selector !== 'string' || !SELECTOR_RE.test(selector)) return undefined;
+      const path = pathKind.parse(file, false);
+      if (path === undefined) return undefined;
+      out[domain] = { selector, key: path };
+    }
+    return out;
+  },
+};
+
+const dnsRecordsKind: Kind<Record<string, DnsRecordsConfig>> = {
+  expected: 'a mapping of name to { TXT: [..], MX: ["10 host"], A: [..], AAAA: [..] }',
+  parse(raw) {
+    if (!isMapping(raw)) return undefined;
+    const out: Record<string, DnsRecordsConfig> = {};
+    const strings = (v: unknown) =>
+      Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+    for (const [key, value] of Object.entries(raw)) {
+      const name = key.trim().toLowerCase().replace(/\.$/, '');
+      if (name === '' || !isMapping(value)) return undefined;
+      const rec: {
+        TXT?: string[];
+        MX?: Array<{ exchange: string; priority: number }>;
+        A?: string[];
+        AAAA?: string[];
+      } = {};
+      for (const [type, list] of Object.entries(value)) {
+        const items = strings(list);
+        if (items === undefined) return undefined;
+        if (type === 'TXT') rec.TXT = items;
+        else if (type === 'A' && items.every((a) => isIP(a) === 4)) rec.A = items;
+        else if (type === 'AAAA' && items.every((a) => isIP(a) === 6)) rec.AAAA = items;
+        else if (type === 'MX') {
+          const mx = items.map((m) => /^(\d{1,5})\s+(\S+)$/.exec(m.trim()));
+          if (mx.some((m) => m === null)) return undefined;
+          rec.MX = mx.map((m) => ({ priority: Number(m?.[1]), exchange: String(m?.[2]).replace(/\.$/, '') }));
+        } else return undefined;
+      }
+      out[name] = rec;
+    }
+    return out;
+  },
+};
+
 /* ---------------------------------------------------------------- YAML keys */
 
 /** The keys a config file may contain; `true` marks a leaf. */
@@ -289,7 +474,11 @@ const SHAPE = {
   },
   auth: { allowPlaintextAuth: true },
   log: { level: true, file: true, transcript: true },
-  paths: { mail: true, accounts: true, tls: true },
+  outbound: { transportMap: true, maxLifetimeMs: true, retryDelaysMs: true },
+  dkim: true,
+  inbound: { dmarcPolicy: true, dnsTimeoutMs: true },
+  dns: { records: true, offline: true },
+  paths: { mail: true, accounts: true, tls: true, queue: true, dkim: true },
 } as const;
 
 type Shape = { readonly [key: string]: true | Shape };
@@ -485,10 +674,32 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       file: pickPath('log.file', 'YUBIN_LOG_FILE', fileDir) ?? join(dataDir, 'log', 'yubin.log'),
       transcript: pick('log.transcript', 'YUBIN_TRANSCRIPT', boolKind) ?? d.log.transcript,
     },
+    outbound: {
+      transportMap: pick('outbound.transportMap', null, transportMapKind) ?? {},
+      maxLifetimeMs: pick('outbound.maxLifetimeMs', null, msKind) ?? d.outbound.maxLifetimeMs,
+      retryDelaysMs: pick('outbound.retryDelaysMs', null, delaysKind) ?? [...d.outbound.retryDelaysMs],
+    },
+    dkim: Object.fromEntries(
+      Object.entries(pick('dkim', null, dkimKind) ?? {}).map(([domain, k]) => [
+        domain,
+        { selector: k.selector, key: isAbsolute(k.key) ? k.key : resolve(fileDir, k.key) },
+      ]),
+    ),
+    inbound: {
+      dmarcPolicy:
+        pick('inbound.dmarcPolicy', 'YUBIN_DMARC_POLICY', dmarcPolicyKind) ?? d.inbound.dmarcPolicy,
+      dnsTimeoutMs: pick('inbound.dnsTimeoutMs', null, msKind) ?? d.inbound.dnsTimeoutMs,
+    },
+    dns: {
+      records: pick('dns.records', null, dnsRecordsKind) ?? {},
+      offline: pick('dns.offline', null, boolKind) ?? false,
+    },
     paths: {
       mail: pickPath('paths.mail', null, fileDir) ?? join(dataDir, 'mail'),
       accounts: pickPath('paths.accounts', null, fileDir) ?? join(dataDir, 'accounts.json'),
       tls: pickPath('paths.tls', null, fileDir) ?? join(dataDir, 'tls'),
+      queue: pickPath('paths.queue', null, fileDir) ?? join(dataDir, 'queue'),
+      dkim: pickPath('paths.dkim', null, fileDir) ?? join(dataDir, 'dkim'),
     },
     ...(loaded === null ? {} : { configFile: loaded.file }),
   };
