@@ -8,12 +8,15 @@ export {
   rfc5322Date,
 } from './headers.js';
 export {
+  type AuthCheckOptions,
   createSmtpIngress,
+  DEFAULT_AUTH_CHECK_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_MAX_MESSAGE_SIZE,
   DEFAULT_MAX_RECIPIENTS,
+  type DmarcPolicy,
   type SmtpIngress,
   type SmtpIngressOptions,
   type SmtpTls,

@@ -6,9 +6,10 @@
  * module supplies its hooks — policy at RCPT, routing, and the begin → body → commit/abort delivery.
  */
 import type { AddressInfo } from 'node:net';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Delivery, DeliveryTarget, Log, MailStore, RecipientResolver } from '@yubin/core';
+import { authenticate } from 'mailauth';
 import { type AddressObject, simpleParser } from 'mailparser';
 import {
   SMTPServer,
@@ -17,7 +18,7 @@ import {
   type SMTPServerOptions,
   type SMTPServerSession,
 } from 'smtp-server';
-import { installEnhancedCodeOverride } from './enhanced-codes.js';
+import { installEnhancedCodeOverride, SmtpReplyError } from './enhanced-codes.js';
 import { deliveredToHeader, receivedHeader, returnPathHeader } from './headers.js';
 import { REPLY, smtpReplyForError } from './replies.js';
 import { smtpServerLogger } from './smtp-log.js';
@@ -37,6 +38,26 @@ export interface SmtpTls {
   readonly cert: string | Buffer;
 }
 
+/** What to do when DMARC fails (RFC 7489 §6.6.2): see `AuthCheckOptions.dmarcPolicy`. */
+export type DmarcPolicy = 'accept' | 'tag' | 'reject';
+
+/** SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617) with mailauth. */
+export interface AuthCheckOptions {
+  /** DNS in the shape `(name, rrtype) → records` (node's `Resolver#resolve`); tests inject answers. */
+  readonly resolver: (name: string, rrtype: string) => Promise<string[][] | string[]>;
+  /**
+   * `accept`: only add Authentication-Results; `tag`: also add `X-Yubin-DMARC` when DMARC fails;
+   * `reject`: apply the sender domain's policy — p=reject → `550 5.7.1`, p=quarantine → Junk, and a
+   * DMARC temperror → `451 4.4.3` (a DNS failure never loses a message: the client tries again).
+   */
+  readonly dmarcPolicy: DmarcPolicy;
+  /** Bound on all checks of one message. Default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+/** All look-ups of one message together (several queries, each with its own resolver timeout). */
+export const DEFAULT_AUTH_CHECK_TIMEOUT_MS = 30_000;
+
 export interface SmtpIngressOptions {
   readonly store: MailStore;
   readonly resolver: RecipientResolver;
@@ -54,6 +75,12 @@ export interface SmtpIngressOptions {
   readonly transcript?: boolean;
   /** Trace id generator (one id per accepted transaction). */
   readonly newTraceId?: () => string;
+  /**
+   * Verify SPF/DKIM/DMARC/ARC and add Authentication-Results (RFC 8601). The message is then held
+   * in memory (up to `maxMessageSize`) until the checks are done, because the result header comes
+   * first in the stored copy.
+   */
+  readonly authChecks?: AuthCheckOptions;
 }
 
 export interface SmtpIngress {
@@ -106,6 +133,36 @@ class HeaderTap extends Transform {
     const cut = crlf >= 0 ? crlf + 4 : lf >= 0 ? lf + 2 : all.length;
     return all.subarray(0, cut);
   }
+}
+
+/** Collects the DATA stream in memory, keeping at most `limit` bytes. */
+class Collector extends Writable {
+  readonly chunks: Buffer[] = [];
+  private kept = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.kept < this.limit) this.chunks.push(chunk);
+    this.kept += chunk.length;
+    done();
+  }
+}
+
+interface AuthVerdict {
+  /** Header lines (CRLF-terminated) to put above the message. */
+  readonly headers: string;
+  /** Deliver to this mailbox instead of INBOX (DMARC quarantine). */
+  readonly mailbox?: string;
+  readonly fields: Record<string, unknown>;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`authentication checks took over ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
@@ -270,6 +327,9 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
       user,
       prefix: returnPathHeader(reversePath) + deliveredToHeader(user) + received,
     }));
+    if (options.authChecks) {
+      return deliverChecked(options.authChecks, stream, session, tx, targets, now, rcpts);
+    }
 
     let delivery: Delivery | undefined;
     // The tap sits inside the pipeline: a 'data' listener on the DATA stream would start it flowing
@@ -300,6 +360,116 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     } catch (err) {
       // Drain whatever the client still sends so the reply lands after the final dot.
       stream.resume();
+      if (delivery)
+        await delivery.abort().catch((abortErr: unknown) => tx.log.error({ err: abortErr }, 'abort failed'));
+      const reply = smtpReplyForError(err);
+      tx.log.error({ err, reply: reply.message, code: reply.responseCode }, 'delivery failed');
+      throw reply;
+    }
+  }
+
+  async function checkAuth(
+    checks: AuthCheckOptions,
+    message: Buffer,
+    session: SMTPServerSession,
+    reversePath: string,
+  ): Promise<AuthVerdict> {
+    const result = await withTimeout(
+      authenticate(message, {
+        ip: session.remoteAddress.replace(/^::ffff:/, ''),
+        helo: session.hostNameAppearsAs || '',
+        sender: reversePath,
+        mta: options.hostname,
+        resolver: checks.resolver,
+        disableBimi: true,
+      }),
+      checks.timeoutMs ?? DEFAULT_AUTH_CHECK_TIMEOUT_MS,
+    );
+    const dmarc = result.dmarc || undefined;
+    const fields = {
+      spf: result.spf ? result.spf.status.result : 'none',
+      dkim: result.dkim.results.map((r) => `${r.signingDomain}:${r.status.result}`),
+      dmarc: dmarc?.status.result ?? 'none',
+      dmarcPolicy: dmarc?.policy,
+      arc: result.arc ? result.arc.status.result : 'none',
+    };
+    // mailauth's `headers`: Received-SPF, Authentication-Results (RFC 8601, authserv-id = our name).
+    const headers = result.headers.replace(/\r?\n/g, '\r\n');
+    const dmarcResult = dmarc?.status.result;
+    if (dmarcResult === 'fail') {
+      const published = dmarc?.policy ?? 'none';
+      if (checks.dmarcPolicy === 'tag') {
+        return { headers: `${headers}X-Yubin-DMARC: fail; policy=${published}\r\n`, fields };
+      }
+      if (checks.dmarcPolicy === 'reject') {
+        // RFC 7489 §6.6.2 / §10.3: honour the domain owner's policy; 550 5.7.1 on p=reject.
+        if (published === 'reject')
+          throw new SmtpReplyError(550, '5.7.1', 'Message rejected by DMARC policy');
+        if (published === 'quarantine') return { headers, mailbox: 'Junk', fields };
+      }
+    }
+    if (dmarcResult === 'temperror' && checks.dmarcPolicy === 'reject') {
+      // RFC 7489 §6.6.3: a DNS error leaves the result unknown; ask the client to retry, never drop.
+      throw new SmtpReplyError(451, '4.4.3', 'Temporary DNS failure, try again later');
+    }
+    return { headers, fields };
+  }
+
+  /** The DATA path with authentication checks: buffer, check, then begin → body → commit. */
+  async function deliverChecked(
+    checks: AuthCheckOptions,
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    tx: Transaction,
+    targets: DeliveryTarget[],
+    now: Date,
+    rcpts: string[],
+  ): Promise<string> {
+    const collector = new Collector(maxMessageSize);
+    // STYLE.md §4: drain the whole DATA stream and check sizeExceeded before anything else.
+    await pipeline(stream, collector);
+    if (stream.sizeExceeded) {
+      tx.log.info({ size: stream.byteLength, max: maxMessageSize }, 'message too big');
+      return 'rejected';
+    }
+    const message = Buffer.concat(collector.chunks);
+    const reversePath = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    let verdict: AuthVerdict;
+    try {
+      verdict = await checkAuth(checks, message, session, reversePath);
+    } catch (err) {
+      if (err instanceof SmtpReplyError) {
+        tx.log.info({ reply: err.message, code: err.responseCode }, 'message refused by checks');
+        throw err;
+      }
+      tx.log.error({ err }, 'authentication checks failed');
+      throw new SmtpReplyError(451, '4.4.3', 'Temporary DNS failure, try again later');
+    }
+    tx.log.info(verdict.fields, 'auth checked');
+    let delivery: Delivery | undefined;
+    try {
+      delivery = await options.store.beginDelivery({
+        targets: targets.map((t) => ({
+          ...t,
+          prefix: `${t.prefix ?? ''}${verdict.headers}`,
+          ...(verdict.mailbox ? { mailbox: verdict.mailbox } : {}),
+        })),
+        traceId: tx.traceId,
+        internalDate: now,
+      });
+      delivery.body.end(message);
+      const copies = await delivery.commit();
+      const header = await describeHeader(message.subarray(0, MAX_TRACE_HEADER_BYTES));
+      tx.log.info({ size: message.length, rcpts, tls: session.secure, ...header }, 'message accepted');
+      for (const copy of copies) {
+        tx.log.info(
+          { user: copy.user, mailbox: copy.mailbox, location: copy.location, size: copy.size, uid: copy.uid },
+          'message delivered',
+        );
+      }
+      transactions.delete(session);
+      return `OK: queued as ${tx.traceId}`;
+    } catch (err) {
       if (delivery)
         await delivery.abort().catch((abortErr: unknown) => tx.log.error({ err: abortErr }, 'abort failed'));
       const reply = smtpReplyForError(err);
