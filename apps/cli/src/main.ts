@@ -6,6 +6,8 @@
 import { ConfigError, loadConfig } from '@yubin/config';
 import { createLogger } from '@yubin/logger';
 import { adminCommand, UsageError } from './commands/admin.js';
+import { dkimCommand } from './commands/dkim.js';
+import { queueCommand } from './commands/queue.js';
 import { sendCommand } from './commands/send.js';
 import { startCommand } from './commands/start.js';
 import { traceCommand } from './commands/trace.js';
@@ -23,6 +25,9 @@ const USAGE = `usage: yubin <command> [options]
   alias add ADDRESS TARGET... | alias del ADDRESS | alias list
   domain add DOMAIN | domain del DOMAIN | domain list
   domain catchall DOMAIN TARGET|--none
+  queue list [--json] | queue retry ID...|--all | queue delete ID...
+                                       the outbound queue (messages waiting for other servers)
+  dkim generate DOMAIN [--selector S]  make a DKIM key and print the DNS records to publish
 
 Passwords are read from a prompt, or from standard input with --password-stdin; never from
 the command line. Changes reach a running stack without a restart.`;
@@ -54,6 +59,10 @@ async function main(argv: string[]): Promise<number> {
         return await sendCommand(config, rest);
       case 'trace':
         return await traceCommand(config, rest);
+      case 'queue':
+        return await queueCommand(config, rest);
+      case 'dkim':
+        return await dkimCommand(config, rest);
       case 'user':
       case 'alias':
       case 'domain':
