@@ -248,7 +248,8 @@ class Connection implements SessionHost {
   private async handle(r: ReadResult): Promise<'continue' | 'close'> {
     switch (r.kind) {
       case 'command': {
-        if (this.options.transcript) this.log.info({ line: maskCommand(r.tag, r.name, r.args) }, 'C');
+        if (this.options.transcript)
+          this.log.info({ dir: 'C', line: maskCommand(r.tag, r.name, r.args) }, 'wire');
         return dispatch(this.session, r);
       }
       case 'needLiteral': {
@@ -285,7 +286,10 @@ class Connection implements SessionHost {
     if (this.closed || this.socket.destroyed) return;
     if (this.options.transcript) {
       const text = typeof data === 'string' ? data : `<${data.length} octets>`;
-      this.log.info({ line: text.length > 500 ? `${text.slice(0, 500)}…` : text.replace(/\r\n$/, '') }, 'S');
+      this.log.info(
+        { dir: 'S', line: text.length > 500 ? `${text.slice(0, 500)}…` : text.replace(/\r\n$/, '') },
+        'wire',
+      );
     }
     this.socket.write(data);
   }
@@ -310,7 +314,7 @@ class Connection implements SessionHost {
     if (r === null) return null;
     if (r.kind !== 'line') return null;
     if (this.options.transcript)
-      this.log.info({ line: r.text.toUpperCase() === 'DONE' ? r.text : '***' }, 'C');
+      this.log.info({ dir: 'C', line: r.text.toUpperCase() === 'DONE' ? r.text : '***' }, 'wire');
     return r.text;
   }
 

@@ -37,8 +37,15 @@ export function smtpServerLogger(log: Log, transcript: boolean): SmtpServerLogge
     // when it duplicates what the ingress logs itself.
     const wire = meta.tnx === 'client' || meta.tnx === 'server' || /^[CS]: /.test(text);
     if (wire) {
-      if (transcript) log.info({ ...fields, line: text }, 'smtp transcript');
-      else log.trace({ ...fields, line: text }, 'smtp wire');
+      // The same shape as the POP3 and IMAP transcripts: { dir: 'C' | 'S', line }.
+      const m = /^([CS]): ?(.*)$/s.exec(text);
+      const line = {
+        cid: fields.cid,
+        dir: m?.[1] ?? (meta.tnx === 'client' ? 'C' : 'S'),
+        line: m?.[2] ?? text,
+      };
+      if (transcript) log.info(line, 'wire');
+      else log.trace(line, 'wire');
       return;
     }
     log[level === 'info' ? 'debug' : level](fields, text);
