@@ -1,4 +1,5 @@
 /** The run's record: JSON (everything) and a markdown table (each figure for both, and the ratio). */
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Machine, Versions } from './machine.js';
@@ -121,5 +122,9 @@ export async function writeReport(dir: string, report: Report, basename = 'lates
   const md = join(dir, `${basename}.md`);
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(md, markdown(report));
+  // The repository's Biome formats markdown tables; format ours so `biome ci .` stays green.
+  await new Promise<void>((resolve) => {
+    execFile('npx', ['biome', 'format', '--write', md], { timeout: 60_000 }, () => resolve());
+  });
   return [json, md];
 }
