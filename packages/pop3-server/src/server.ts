@@ -273,6 +273,9 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     const log = options.log.child({ cid });
     const address = raw.remoteAddress ?? 'unknown';
     raw.on('error', (err) => log.debug({ err }, 'socket error'));
+    // A reply is often several writes (status line, body, "."): without TCP_NODELAY, Nagle's
+    // algorithm holds the last one until the client's delayed ACK, ~40 ms per command.
+    raw.setNoDelay(true);
     const refuse =
       open >= limits.maxConnections || (perAddress.get(address) ?? 0) >= limits.maxConnectionsPerAddress;
     if (!refuse) {
