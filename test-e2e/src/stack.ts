@@ -83,7 +83,8 @@ export async function startStack(
     YUBIN_LOG_LEVEL: 'info',
     ...options.env,
   };
-  delete env.YUBIN_CONFIG;
+  // A test may point the stack at its own config file (e.g. a transport map); never the caller's.
+  if (options.env?.YUBIN_CONFIG === undefined) delete env.YUBIN_CONFIG;
   let out = '';
   // detached: the launcher and its services form one process group we can stop together.
   const child: ChildProcess = spawn('npm', ['start', '--silent'], {

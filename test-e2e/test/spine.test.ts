@@ -27,7 +27,7 @@ describe('npm start: the whole stack', () => {
       expect(out).toMatch(new RegExp(`\\b${name}\\s+127\\.0\\.0\\.1:\\d+`));
     expect(out).toMatch(/Demo account \(shown once\):\s+demo@yubin\.test/);
     const names = (await listening(stack.dataDir)).map((l) => l.name).sort();
-    expect(names).toEqual(['IMAP', 'IMAPS', 'POP3', 'POP3S', 'SMTP']);
+    expect(names).toEqual(['IMAP', 'IMAPS', 'POP3', 'POP3S', 'SMTP', 'SUBMISSION', 'SUBMISSIONS']);
   });
 
   it('delivers a nodemailer message that IMAP and POP3 clients read byte-identically', async () => {
