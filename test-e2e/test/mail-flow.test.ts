@@ -93,7 +93,8 @@ describe('a message through SMTP, IMAP and POP3', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    for (const user of [READER, BIG, UTF8, TRACED]) await stack.addUser(user, PASSWORD);
+    // The accounts file is locked per write: the CLI runs may overlap.
+    await Promise.all([READER, BIG, UTF8, TRACED].map((user) => stack.addUser(user, PASSWORD)));
   }, 120_000);
   afterAll(async () => {
     await closeImap(reader);

@@ -38,11 +38,15 @@ describe('routing and refusals', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    for (const user of [ALICE, BOB, CAROL, FULL]) await stack.addUser(user, PASSWORD);
-    await stack.yubin(['alias', 'add', 'team@yubin.test', ALICE, BOB]);
-    await stack.yubin(['domain', 'add', 'other.test']);
-    await stack.yubin(['domain', 'catchall', 'other.test', CAROL]);
-    await stack.yubin(['user', 'quota', FULL, '--quota-messages', '2']);
+    // The accounts file is locked per write: the CLI runs may overlap.
+    await Promise.all([ALICE, BOB, CAROL, FULL].map((user) => stack.addUser(user, PASSWORD)));
+    await Promise.all([
+      stack.yubin(['alias', 'add', 'team@yubin.test', ALICE, BOB]),
+      stack
+        .yubin(['domain', 'add', 'other.test'])
+        .then(() => stack.yubin(['domain', 'catchall', 'other.test', CAROL])),
+      stack.yubin(['user', 'quota', FULL, '--quota-messages', '2']),
+    ]);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
