@@ -2,7 +2,7 @@
  * One Maildir folder (the inbox or a `.Name` directory): scanning new/ and cur/, UID assignment in
  * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
  */
-import { appendFile, open, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flag, Log, MessageStructure } from '@yubin/core';
 import {
@@ -255,8 +255,14 @@ export class Folder {
       if (changed) {
         const target = join(this.path, KEYWORDS);
         const temp = `${target}.${process.pid}.tmp`;
-        await writeFile(temp, serializeKeywords(list));
-        await rename(temp, target);
+        try {
+          await writeFile(temp, serializeKeywords(list));
+          await rename(temp, target);
+        } catch (err) {
+          // ENOSPC mid-write: leave no half-written file behind.
+          await unlink(temp).catch(() => {});
+          throw err;
+        }
       }
       return list;
     });

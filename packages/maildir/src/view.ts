@@ -371,10 +371,16 @@ export class MaildirView implements MailboxView {
     this.assertWritable();
     const wanted = sortFlags(flags.map(canonicalFlag).filter((f) => f.toLowerCase() !== '\\recent'));
     const newKeywords = op === 'remove' ? [] : wanted.filter((f) => !f.startsWith('\\'));
-    const keywords =
-      newKeywords.length > 0
-        ? await this.folder.ensureKeywords(newKeywords)
-        : await this.folder.readKeywords();
+    let keywords: string[];
+    try {
+      keywords =
+        newKeywords.length > 0
+          ? await this.folder.ensureKeywords(newKeywords)
+          : await this.folder.readKeywords();
+    } catch (err) {
+      // A full disk while recording a new keyword is NO_SPACE like any other write, not a defect.
+      throw storeErrorFromFs(err, 'set flags');
+    }
     this.mergeKeywords(keywords);
     const lower = new Set(wanted.map((f) => f.toLowerCase()));
     const targets = [...new Set(uids)].sort((a, b) => a - b);
