@@ -3,12 +3,13 @@
  * apps/<svc>/src/main.ts`, as the launcher does) on fixed free ports so it can be killed and
  * restarted on the same ones, and speaks raw SMTP / POP3 / IMAP over sockets on 127.0.0.1.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { openAccounts } from '@yubin/accounts';
 import type { MailStore } from '@yubin/core';
 import { createMaildirStore } from '@yubin/maildir';
@@ -30,20 +31,56 @@ export interface Data {
   cleanup(): Promise<void>;
 }
 
-/** A data folder with the domain, one user (cheap scrypt: logins are fast) and its Maildir. */
-export async function prepareData(): Promise<Data> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'yubin-faults-'));
-  const accounts = await openAccounts(join(dataDir, 'accounts.json'), { scryptLn: 4 });
+const run = promisify(execFile);
+
+/** Whether this machine lets us mount a small tmpfs (root, or CAP_SYS_ADMIN). */
+export async function canMountTmpfs(): Promise<boolean> {
+  const dir = await mkdtemp(join(tmpdir(), 'yubin-tmpfs-probe-'));
   try {
-    await accounts.addDomain(DOMAIN);
-    await accounts.addUser(USER, PASSWORD);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    await run('umount', [dir]);
+    return true;
+  } catch {
+    return false;
   } finally {
-    await accounts.close();
+    await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A data folder with the domain, one user (cheap scrypt: logins are fast) and its Maildir. With
+ * `mailTmpfsBytes`, `<data>/mail` is a tmpfs of that size (a real small file system that fills up);
+ * the log, TLS and accounts stay on the ordinary disk.
+ */
+export async function prepareData(options: { readonly mailTmpfsBytes?: number } = {}): Promise<Data> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'yubin-faults-'));
   const mailRoot = join(dataDir, 'mail');
-  const store = openStore(mailRoot);
-  await store.account(USER).ensure();
-  await store.close();
+  let mounted = false;
+  if (options.mailTmpfsBytes !== undefined) {
+    await mkdir(mailRoot);
+    await run('mount', ['-t', 'tmpfs', '-o', `size=${options.mailTmpfsBytes}`, 'tmpfs', mailRoot]);
+    mounted = true;
+  }
+  const cleanup = async () => {
+    if (mounted) await run('umount', [mailRoot]);
+    mounted = false;
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const accounts = await openAccounts(join(dataDir, 'accounts.json'), { scryptLn: 4 });
+    try {
+      await accounts.addDomain(DOMAIN);
+      await accounts.addUser(USER, PASSWORD);
+    } finally {
+      await accounts.close();
+    }
+    const store = openStore(mailRoot);
+    await store.account(USER).ensure();
+    await store.close();
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
   return {
     dataDir,
     mailRoot,
@@ -57,7 +94,7 @@ export async function prepareData(): Promise<Data> {
       submission: await freePort(),
       submissions: await freePort(),
     },
-    cleanup: () => rm(dataDir, { recursive: true, force: true }),
+    cleanup,
   };
 }
 
