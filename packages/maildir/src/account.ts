@@ -569,6 +569,14 @@ export class MaildirAccount implements MailAccount, ViewHost {
         ...(limits.maxMessages !== undefined ? { maxMessages: limits.maxMessages } : {}),
       };
     } catch (err) {
+      // A user who has never received mail has no Maildir yet: nothing is used.
+      if (errnoCode(err) === 'ENOENT' && !(await this.exists(INBOX)))
+        return {
+          bytes: 0,
+          messages: 0,
+          ...(limits.maxBytes !== undefined ? { maxBytes: limits.maxBytes } : {}),
+          ...(limits.maxMessages !== undefined ? { maxMessages: limits.maxMessages } : {}),
+        };
       throw storeErrorFromFs(err, 'quota');
     }
   }

@@ -182,3 +182,18 @@ describe('trace ids', () => {
     expect(index).toMatch(/^M\t\S+\t\d+\t\d+\n$/);
   });
 });
+
+describe('quota of a user without mail', () => {
+  it('is zero before the Maildir exists (no ENOENT reaches SMTP)', async () => {
+    const other = store(root, { quotaFor: async () => ({ maxMessages: 5 }) });
+    try {
+      expect(await other.account('nobody-yet@yubin.test').quota()).toEqual({
+        bytes: 0,
+        messages: 0,
+        maxMessages: 5,
+      });
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -250,14 +250,20 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     onRcptTo(address, session, callback) {
       handleRcpt(address, session).then(
         () => callback(),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => {
+          // STYLE.md §4: the client sees a mapped reply, never an internal message.
+          const reply = smtpReplyForError(err);
+          if (reply !== err)
+            sessionLog(session).error({ err, rcpt: address.address }, 'recipient check failed');
+          callback(reply);
+        },
       );
     },
 
     onData(stream, session, callback) {
       handleData(stream, session).then(
         (message) => callback(null, message),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => callback(smtpReplyForError(err)),
       );
     },
   };

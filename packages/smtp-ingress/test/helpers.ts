@@ -7,7 +7,7 @@ import {
   StoreError,
   type StoreErrorCode,
 } from '@yubin/core';
-import { createMemoryStore } from '@yubin/store-testing';
+import { createMemoryStore, type MemoryStore } from '@yubin/store-testing';
 import { createSmtpIngress, type SmtpIngress, type SmtpIngressOptions } from '../src/index.js';
 
 /** A resolver over a fixed table: users, aliases, a catch-all and `+` sub-addressing. */
@@ -83,6 +83,7 @@ export function failingCommits(
 
 export interface Harness {
   ingress: SmtpIngress;
+  memory: MemoryStore;
   port: number;
   store: ReturnType<typeof failingCommits>;
   close(): Promise<void>;
@@ -107,6 +108,7 @@ export async function startIngress(
   const address: AddressInfo = await ingress.listen({ port: 0, host: '127.0.0.1' });
   return {
     ingress,
+    memory,
     port: address.port,
     store,
     async close() {

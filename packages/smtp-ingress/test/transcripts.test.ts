@@ -229,6 +229,24 @@ describe('SMTP ingress transcripts', () => {
     expect(await inbox(h.store, 'bob@yubin.test')).toHaveLength(0);
   });
 
+  it('answers a store failure at RCPT with 451 4.3.0, never the internal message', async () => {
+    h.memory.failNext('quota', 'TEMP', { message: 'quota: ENOENT /var/lib/yubin/secret/path' });
+    await transcript(
+      { port: h.port },
+      `
+      S: 220 *
+      C: HELO c
+      S: 250 *
+      C: MAIL FROM:<a@example.org>
+      S: 250 *
+      C: RCPT TO:<alice@yubin.test>
+      S: 451 4.3.0 Local error in processing, try again later
+      C: RCPT TO:<bob@yubin.test>
+      S: 250 *
+    `,
+    );
+  });
+
   it('answers 452 4.3.1 when the disk is full', async () => {
     h.store.failNext('NO_SPACE');
     await transcript(
