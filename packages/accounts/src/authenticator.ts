@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { AuthContext, Authenticator, AuthResult, Log } from '@yubin/core';
 import { nullLog } from '@yubin/core';
 import { apopDigest, constantTimeEqual, hashPassword, verifyPassword } from './password.js';
 import type { AccountStore } from './store.js';
+import { type FailureLog, FileFailureLog, MemoryFailureLog } from './throttle.js';
 
 export interface ThrottleOptions {
   /** Failures from one remote address within `windowMs` that block it. Default 10. */
@@ -15,6 +17,11 @@ export interface ThrottleOptions {
   readonly baseDelayMs?: number;
   /** Default 5 s. */
   readonly maxDelayMs?: number;
+  /**
+   * Folder where failures are shared between processes (`<data>/run/throttle`): SMTP, POP3 and
+   * IMAP then draw on one budget per address and per login. Absent: this process only.
+   */
+  readonly stateDir?: string;
   /** Injectable for tests. */
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -34,47 +41,14 @@ const DEFAULTS = {
   maxDelayMs: 5_000,
 } as const;
 
-// Bounds the memory an attacker can make the throttle use (one entry per address or login).
-const MAX_TRACKED_KEYS = 100_000;
-
-/** Failure timestamps per key within a sliding window. */
-class FailureLog {
-  private readonly failures = new Map<string, number[]>();
-  constructor(private readonly windowMs: number) {}
-
-  count(key: string, now: number): number {
-    const list = this.failures.get(key);
-    if (list === undefined) return 0;
-    const recent = list.filter((t) => now - t < this.windowMs);
-    if (recent.length === 0) this.failures.delete(key);
-    else this.failures.set(key, recent);
-    return recent.length;
-  }
-
-  add(key: string, now: number): number {
-    const n = this.count(key, now);
-    const list = this.failures.get(key) ?? [];
-    list.push(now);
-    this.failures.delete(key); // re-insert: Map order is then least recently failed first
-    this.failures.set(key, list);
-    if (this.failures.size > MAX_TRACKED_KEYS) {
-      const oldest = this.failures.keys().next().value;
-      if (oldest !== undefined) this.failures.delete(oldest);
-    }
-    return n + 1;
-  }
-
-  reset(key: string): void {
-    this.failures.delete(key);
-  }
-}
-
 /**
  * The `Authenticator` over an `AccountStore`. Logins are the user's own address (lower-cased);
  * aliases and sub-addresses are not accepted. Unknown logins verify against a dummy hash so they
  * take as long as wrong passwords. Failures are throttled per remote address and per login: a
  * growing delay (0, 250 ms, 500 ms, 1 s … 5 s) and then `{ ok: false, reason: 'blocked' }` until
- * the window has passed; a success clears the login's failures (not the address's).
+ * the window has passed; a success clears the login's failures (not the address's). With
+ * `throttle.stateDir` the counts are shared by every process using that folder. Unknown logins
+ * are counted, delayed and blocked exactly like real ones, so the throttle tells no user apart.
  */
 export function createAuthenticator(
   accounts: AccountStore,
@@ -84,8 +58,13 @@ export function createAuthenticator(
   const t = options.throttle === false ? null : { ...DEFAULTS, ...(options.throttle ?? {}) };
   const now = t?.now ?? Date.now;
   const sleep = t?.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const byAddress = new FailureLog(t?.windowMs ?? DEFAULTS.windowMs);
-  const byAccount = new FailureLog(t?.windowMs ?? DEFAULTS.windowMs);
+  const windowMs = t?.windowMs ?? DEFAULTS.windowMs;
+  const newLog = (kind: string): FailureLog =>
+    t?.stateDir === undefined
+      ? new MemoryFailureLog(windowMs)
+      : new FileFailureLog(join(t.stateDir, kind), windowMs);
+  const byAddress = newLog('address');
+  const byAccount = newLog('account');
   let dummyHash: Promise<string> | null = null;
   const dummy = () => {
     dummyHash ??= hashPassword(randomBytes(16).toString('hex'), accounts.scryptLn);
@@ -98,8 +77,10 @@ export function createAuthenticator(
   async function gate(login: string, ctx: AuthContext, method: string): Promise<AuthResult | null> {
     if (t === null) return null;
     const at = now();
-    const addrFailures = byAddress.count(ctx.remoteAddress, at);
-    const acctFailures = byAccount.count(login, at);
+    const [addrFailures, acctFailures] = await Promise.all([
+      byAddress.count(ctx.remoteAddress, at),
+      byAccount.count(login, at),
+    ]);
     if (addrFailures >= t.maxFailuresPerAddress || acctFailures >= t.maxFailuresPerAccount) {
       log.warn(
         {
@@ -119,7 +100,7 @@ export function createAuthenticator(
     return null;
   }
 
-  function failed(login: string, ctx: AuthContext, method: string): AuthResult {
+  async function failed(login: string, ctx: AuthContext, method: string): Promise<AuthResult> {
     const fields = {
       login,
       remoteAddress: ctx.remoteAddress,
@@ -132,8 +113,10 @@ export function createAuthenticator(
       return { ok: false, reason: 'invalid' };
     }
     const at = now();
-    const addrFailures = byAddress.add(ctx.remoteAddress, at);
-    const acctFailures = byAccount.add(login, at);
+    const [addrFailures, acctFailures] = await Promise.all([
+      byAddress.add(ctx.remoteAddress, at),
+      byAccount.add(login, at),
+    ]);
     if (addrFailures === t.maxFailuresPerAddress || acctFailures === t.maxFailuresPerAccount) {
       log.warn({ ...fields, addrFailures, acctFailures }, 'auth throttle engaged');
     } else {
@@ -142,8 +125,8 @@ export function createAuthenticator(
     return { ok: false, reason: 'invalid' };
   }
 
-  function succeeded(user: string, ctx: AuthContext, method: string): AuthResult {
-    byAccount.reset(user);
+  async function succeeded(user: string, ctx: AuthContext, method: string): Promise<AuthResult> {
+    await byAccount.reset(user);
     log.info(
       { user, remoteAddress: ctx.remoteAddress, protocol: ctx.protocol, method, cid: ctx.sessionId },
       'auth ok',

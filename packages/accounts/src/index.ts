@@ -33,3 +33,4 @@ export {
   type UserInfo,
   type UserOptions,
 } from './store.js';
+export { type FailureLog, FileFailureLog, MAX_TRACKED_KEYS, MemoryFailureLog } from './throttle.js';

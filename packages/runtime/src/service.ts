@@ -3,6 +3,8 @@
  * accounts and the store, start the servers, tell the launcher where they listen, and stop cleanly
  * on SIGTERM/SIGINT. Apps supply only `start()`; this is the thin-wiring half STYLE.md §1 asks for.
  */
+
+import { join } from 'node:path';
 import {
   type AccountStore,
   createAuthenticator,
@@ -84,7 +86,11 @@ export async function openServiceContext(
     config,
     log,
     accounts,
-    authenticator: createAuthenticator(accounts, { log }),
+    // One brute-force budget for SMTP, POP3 and IMAP: the throttle state lives in the data folder.
+    authenticator: createAuthenticator(accounts, {
+      log,
+      throttle: { stateDir: join(config.dataDir, 'run', 'throttle') },
+    }),
     resolver,
     store,
     tls,
