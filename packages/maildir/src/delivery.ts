@@ -142,6 +142,9 @@ export async function beginDelivery(
       settled = true;
       if (!body.writableEnded) body.end();
       await finished;
+      // One instant for the file's mtime and the index: the mtime is where the date comes back from
+      // when the index is lost, so both must say the same.
+      const date = request.internalDate ?? new Date();
       try {
         if (failure !== undefined) throw failure;
         if (tooBig) throw new StoreError('TOO_BIG', 'message exceeds the size limit');
@@ -155,7 +158,6 @@ export async function beginDelivery(
             Math.max(...list.map((c) => c.size)),
           );
         }
-        const date = request.internalDate ?? new Date();
         for (const c of copies) {
           await c.handle.sync();
           await c.handle.close();
@@ -180,7 +182,7 @@ export async function beginDelivery(
         const name = c.name as string;
         let uid: number | undefined;
         try {
-          await c.folder.remember(name, c.size, request.internalDate ?? new Date(), request.traceId);
+          await c.folder.remember(name, c.size, date, request.traceId);
           await c.account.addUsage(c.size, 1);
           uid = (await c.folder.assign([name])).get(name);
         } catch (err) {
