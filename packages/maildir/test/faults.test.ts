@@ -1,0 +1,368 @@
+/**
+ * Fault tests at the store's file layer (the end-to-end ones, with real processes, are in
+ * test-e2e/test/faults/):
+ * - ENOSPC injected into node:fs/promises as the store's modules see it (vi.mock; no seam in the
+ *   production code): delivery, append and flag changes fail with NO_SPACE and leave no file behind,
+ *   including failures a small tmpfs cannot produce (fsync, rename of a second copy);
+ * - damaged, truncated and deleted `dovecot-uidlist` and `yubin-index` between two store instances.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { INBOX, type MailStore } from '@yubin/core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { INDEX, UIDLIST } from '../src/index.js';
+import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
+
+type Op = 'write' | 'sync' | 'writeFile' | 'appendFile' | 'rename' | 'copyFile';
+
+/** The injection point: when `fail(op, path)` says so, that call fails with ENOSPC. */
+const fault = vi.hoisted(() => ({
+  fail: null as null | ((op: Op, path: string) => boolean),
+  hits: 0,
+}));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const enospc = (op: Op, path: string) => {
+    fault.hits++;
+    return Object.assign(new Error(`ENOSPC: no space left on device, ${op} '${path}'`), {
+      code: 'ENOSPC',
+      errno: -28,
+      syscall: op,
+      path,
+    });
+  };
+  const failing = (op: Op, path: unknown) => fault.fail?.(op, String(path)) === true;
+  const wrap = (handle: FileHandle, path: string): FileHandle =>
+    new Proxy(handle, {
+      get(target, prop) {
+        if ((prop === 'write' || prop === 'sync') && failing(prop, path))
+          return async () => {
+            throw enospc(prop, path);
+          };
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  const mocked = {
+    ...real,
+    open: async (...args: Parameters<typeof real.open>) => wrap(await real.open(...args), String(args[0])),
+    // A full disk creates the file, then refuses its first block.
+    writeFile: async (...args: Parameters<typeof real.writeFile>) => {
+      if (!failing('writeFile', args[0])) return real.writeFile(...args);
+      await real.writeFile(args[0], '');
+      throw enospc('writeFile', String(args[0]));
+    },
+    appendFile: async (...args: Parameters<typeof real.appendFile>) => {
+      if (!failing('appendFile', args[0])) return real.appendFile(...args);
+      await real.appendFile(args[0], '');
+      throw enospc('appendFile', String(args[0]));
+    },
+    rename: async (...args: Parameters<typeof real.rename>) => {
+      if (failing('rename', args[1])) throw enospc('rename', String(args[1]));
+      return real.rename(...args);
+    },
+    copyFile: async (...args: Parameters<typeof real.copyFile>) => {
+      if (failing('copyFile', args[1])) throw enospc('copyFile', String(args[1]));
+      return real.copyFile(...args);
+    },
+  };
+  return { ...mocked, default: mocked };
+});
+
+const ALICE = 'alice@yubin.test';
+const BOB = 'bob@yubin.test';
+let root: string;
+let cleanup: () => Promise<void>;
+let s: MailStore;
+
+beforeEach(async () => {
+  ({ root, cleanup } = await tempRoot());
+  s = store(root);
+  await s.account(ALICE).ensure();
+  await s.account(BOB).ensure();
+  fault.fail = null;
+  fault.hits = 0;
+});
+afterEach(async () => {
+  fault.fail = null;
+  await s.close();
+  await cleanup();
+});
+
+/** Every file of a Maildir: root files and tmp/, new/, cur/ of INBOX and each folder. */
+async function tree(user: string): Promise<string[]> {
+  const md = MAILDIR(root, user);
+  const out: string[] = [];
+  for (const entry of await readdir(md, { withFileTypes: true })) {
+    if (!entry.isDirectory()) out.push(entry.name);
+    else if (['tmp', 'new', 'cur'].includes(entry.name) || entry.name.startsWith('.'))
+      for (const sub of entry.name.startsWith('.') ? ['tmp', 'new', 'cur'] : [''])
+        for (const name of await readdir(join(md, entry.name, sub)).catch(() => []))
+          out.push(join(entry.name, sub, name));
+  }
+  return out.sort();
+}
+
+const everything = () => true;
+
+describe('disk full (ENOSPC injected at the file layer)', () => {
+  it('delivery: body write fails → NO_SPACE, no file in tmp/, new/ or cur/; the next one succeeds', async () => {
+    await deliver(s, [ALICE], 'Subject: before\r\n\r\nok\r\n');
+    const before = await tree(ALICE);
+    fault.fail = everything;
+    const d = await s.beginDelivery({ targets: [{ user: ALICE }] });
+    d.body.end('Subject: full\r\n\r\nno room\r\n');
+    await expect(d.commit()).rejects.toMatchObject({ name: 'StoreError', code: 'NO_SPACE' });
+    expect(fault.hits).toBeGreaterThan(0);
+    expect(await tree(ALICE)).toEqual(before);
+    fault.fail = null;
+    const copies = await deliver(s, [ALICE], 'Subject: after\r\n\r\nok\r\n');
+    expect(copies.map((c) => c.uid)).toEqual([2]);
+    const view = await s.account(ALICE).open(INBOX);
+    expect(view.messages.map((m) => m.uid)).toEqual([1, 2]);
+    expect((await view.read(2)).toString()).toBe('Subject: after\r\n\r\nok\r\n');
+    await view.close();
+  });
+
+  it('delivery: a prefix that does not fit fails beginDelivery with NO_SPACE and leaves nothing', async () => {
+    const before = await tree(ALICE);
+    fault.fail = (op) => op === 'write';
+    await expect(
+      s.beginDelivery({ targets: [{ user: ALICE, prefix: 'Delivered-To: alice@yubin.test\r\n' }] }),
+    ).rejects.toMatchObject({ code: 'NO_SPACE' });
+    expect(await tree(ALICE)).toEqual(before);
+  });
+
+  it('delivery: ENOSPC at fsync (delayed allocation) → NO_SPACE, nothing visible', async () => {
+    const before = await tree(ALICE);
+    fault.fail = (op) => op === 'sync';
+    const d = await s.beginDelivery({ targets: [{ user: ALICE }] });
+    d.body.end('Subject: x\r\n\r\ny\r\n');
+    await expect(d.commit()).rejects.toMatchObject({ code: 'NO_SPACE' });
+    expect(await tree(ALICE)).toEqual(before);
+  });
+
+  it('delivery to two users: ENOSPC renaming the second copy removes the first (all or nothing)', async () => {
+    const alice = await tree(ALICE);
+    const bob = await tree(BOB);
+    fault.fail = (op, path) => op === 'rename' && path.includes(`${join('bob', 'Maildir', 'new')}`);
+    const d = await s.beginDelivery({ targets: [{ user: ALICE }, { user: BOB }] });
+    d.body.end('Subject: x\r\n\r\ny\r\n');
+    await expect(d.commit()).rejects.toMatchObject({ code: 'NO_SPACE' });
+    expect(await tree(ALICE)).toEqual(alice);
+    expect(await tree(BOB)).toEqual(bob);
+    fault.fail = null;
+    expect((await deliver(s, [ALICE, BOB], 'Subject: z\r\n\r\nz\r\n')).map((c) => c.uid)).toEqual([1, 1]);
+  });
+
+  it('append: NO_SPACE, no tmp/ file, no UID used', async () => {
+    const acct = s.account(ALICE);
+    await acct.append(INBOX, Buffer.from('Subject: one\r\n\r\n1\r\n'));
+    const before = await tree(ALICE);
+    fault.fail = everything;
+    await expect(acct.append(INBOX, Buffer.from('Subject: two\r\n\r\n2\r\n'))).rejects.toMatchObject({
+      code: 'NO_SPACE',
+    });
+    await expect(
+      acct.append(INBOX, Buffer.from('Subject: two\r\n\r\n2\r\n'), { flags: ['\\Seen', 'newkw'] }),
+    ).rejects.toMatchObject({ code: 'NO_SPACE' });
+    expect(await tree(ALICE)).toEqual(before);
+    fault.fail = null;
+    expect((await acct.append(INBOX, Buffer.from('Subject: three\r\n\r\n3\r\n'))).uid).toBe(2);
+  });
+
+  it('setFlags with a new keyword: NO_SPACE, file names and dovecot-keywords untouched; system flags still work', async () => {
+    await deliver(s, [ALICE], 'Subject: a\r\n\r\na\r\n');
+    const view = await s.account(ALICE).open(INBOX);
+    await view.setFlags([1], 'add', ['old']);
+    const before = await tree(ALICE);
+    const keywords = await readFile(join(MAILDIR(root, ALICE), 'dovecot-keywords'), 'utf8');
+    // The dotlock write, then the keywords file write: either one failing must leave no trace.
+    for (const failOn of ['write', 'writeFile'] as const) {
+      fault.fail = (op) => op === failOn;
+      await expect(view.setFlags([1], 'add', ['fresh'])).rejects.toMatchObject({ code: 'NO_SPACE' });
+      expect(await tree(ALICE), failOn).toEqual(before);
+      expect(await readFile(join(MAILDIR(root, ALICE), 'dovecot-keywords'), 'utf8')).toBe(keywords);
+    }
+    expect(view.messages[0]?.flags).toEqual(['old']);
+    // \Seen lives in the file name: a rename, which needs no new block.
+    fault.fail = (op) => op !== 'rename';
+    expect((await view.setFlags([1], 'add', ['\\Seen'])).map((m) => m.flags)).toEqual([['\\Seen', 'old']]);
+    fault.fail = null;
+    expect((await view.setFlags([1], 'add', ['fresh'])).map((m) => m.flags)).toEqual([
+      ['\\Seen', 'fresh', 'old'],
+    ]);
+    await view.close();
+  });
+});
+
+/** Delivers `n` messages, flags some, and returns what a fresh store lists. */
+async function seed(n: number): Promise<Array<{ uid: number; flags: readonly string[]; body: string }>> {
+  for (let i = 1; i <= n; i++) await deliver(s, [ALICE], `Subject: m${i}\r\n\r\nbody ${i}\r\n`);
+  const view = await s.account(ALICE).open(INBOX);
+  await view.setFlags([2, 4], 'add', ['\\Seen', 'work']);
+  await view.setFlags([3], 'add', ['\\Flagged']);
+  await view.close();
+  return list();
+}
+
+async function list(): Promise<Array<{ uid: number; flags: readonly string[]; body: string }>> {
+  const fresh = store(root);
+  try {
+    const view = await fresh.account(ALICE).open(INBOX, { readOnly: true });
+    const out = [];
+    for (const m of view.messages)
+      out.push({ uid: m.uid, flags: m.flags, body: (await view.read(m.uid)).toString() });
+    await view.close();
+    return out;
+  } finally {
+    await fresh.close();
+  }
+}
+
+async function status() {
+  const fresh = store(root);
+  try {
+    return await fresh.account(ALICE).status(INBOX);
+  } finally {
+    await fresh.close();
+  }
+}
+
+describe('corrupted uidlist or index, seen by the next store instance', () => {
+  const uidlistPath = () => join(MAILDIR(root, ALICE), UIDLIST);
+  const indexPath = () => join(MAILDIR(root, ALICE), INDEX);
+
+  it('a torn last line (crash mid-append): every message, same UIDs, same UIDVALIDITY', async () => {
+    const before = await seed(5);
+    const { uidValidity } = await status();
+    const text = await readFile(uidlistPath(), 'utf8');
+    await writeFile(uidlistPath(), text.slice(0, -7));
+    expect(await list()).toEqual(before);
+    expect((await status()).uidValidity).toBe(uidValidity);
+  });
+
+  it('garbage lines, binary noise and out-of-order UIDs inside: skipped, same UIDs, same UIDVALIDITY', async () => {
+    const before = await seed(5);
+    const { uidValidity, uidNext } = await status();
+    const lines = (await readFile(uidlistPath(), 'utf8')).split('\n');
+    lines.splice(2, 0, 'this is not a uidlist line', '\u0000\u0001\u00ff garbage', '1 :duplicate-of-uid-1');
+    await writeFile(uidlistPath(), lines.join('\n'));
+    expect(await list()).toEqual(before);
+    const after = await status();
+    expect([after.uidValidity, after.uidNext]).toEqual([uidValidity, uidNext]);
+  });
+
+  it('deleted: rebuilt from the Maildir, every message and flag kept, new UIDVALIDITY, UIDs 1..n in delivery order', async () => {
+    const before = await seed(5);
+    const { uidValidity } = await status();
+    await rm(uidlistPath());
+    const after = await list();
+    expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
+    expect(after.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
+    expect((await status()).uidValidity).toBeGreaterThan(uidValidity);
+  });
+
+  it('unreadable header: treated as lost, rebuilt with a new UIDVALIDITY, nothing lost', async () => {
+    const before = await seed(4);
+    const { uidValidity } = await status();
+    const text = await readFile(uidlistPath(), 'utf8');
+    await writeFile(uidlistPath(), `\u0000\u0000garbage${text.slice(text.indexOf('\n'))}`);
+    const after = await list();
+    expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
+    expect((await status()).uidValidity).toBeGreaterThan(uidValidity);
+  });
+
+  it('emptied (truncated to 0 bytes): treated as lost, nothing lost, new UIDVALIDITY', async () => {
+    const before = await seed(3);
+    const { uidValidity } = await status();
+    await truncate(uidlistPath(), 0);
+    const after = await list();
+    expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
+    expect((await status()).uidValidity).toBeGreaterThan(uidValidity);
+  });
+
+  it('truncated after a whole line: the lost tail is re-numbered in delivery order, same UIDVALIDITY, no duplicate UID', async () => {
+    const before = await seed(6);
+    const { uidValidity } = await status();
+    const lines = (await readFile(uidlistPath(), 'utf8')).split('\n');
+    // Header and the first three entries survive.
+    await writeFile(uidlistPath(), `${lines.slice(0, 4).join('\n')}\n`);
+    const after = await list();
+    expect(after).toEqual(before);
+    expect((await status()).uidValidity).toBe(uidValidity);
+  });
+
+  // BUG: a uidlist cut at a line boundary looks like a valid shorter file, and its header's N is only
+  // rewritten on a full rewrite (appends leave it behind, as in Dovecot). The lost tail is numbered
+  // again from max(N, last UID + 1), so the expunged message's UID 5 is given to message 6 under the
+  // same UIDVALIDITY. Needs a durable high-water mark of given UIDs (Dovecot keeps next_uid in
+  // dovecot.index) or a new UIDVALIDITY when entries are found missing: not a small fix.
+  it.skip('truncated after a whole line, with an expunged message in the lost tail: no UID is reused', async () => {
+    await seed(6);
+    const view = await s.account(ALICE).open(INBOX);
+    await view.setFlags([5], 'add', ['\\Deleted']);
+    expect(await view.expunge()).toEqual([5]);
+    await view.close();
+    const { uidValidity } = await status();
+    const before = await list();
+    const lines = (await readFile(uidlistPath(), 'utf8')).split('\n');
+    await writeFile(uidlistPath(), `${lines.slice(0, 4).join('\n')}\n`);
+    const after = await list();
+    expect(after.map((m) => m.body)).toEqual(before.map((m) => m.body));
+    // UIDs 4 and 6 cannot be told from the file any more; what must not happen is that an old UID
+    // comes back for another message under the same UIDVALIDITY (RFC 3501 §2.3.1.1).
+    if ((await status()).uidValidity === uidValidity) expect(after).toEqual(before);
+  });
+
+  it('index garbled, truncated mid-line or deleted: sizes, dates and structures come back from the files', async () => {
+    await seed(4);
+    const view = await s.account(ALICE).open(INBOX);
+    const metas = view.messages.map((m) => ({ uid: m.uid, size: m.size, date: m.internalDate.getTime() }));
+    const structures = [];
+    for (const m of view.messages) structures.push(await view.structure(m.uid));
+    await view.close();
+    const text = await readFile(indexPath(), 'utf8');
+    const damages: Array<[string, () => Promise<void>]> = [
+      ['truncated mid-line', () => writeFile(indexPath(), text.slice(0, Math.floor(text.length / 2)))],
+      [
+        'garbled',
+        () =>
+          writeFile(
+            indexPath(),
+            text
+              .split('\n')
+              .map((line, i) =>
+                i % 2 === 0 ? line.replace(/\t/g, ' ').replace(/\d/g, 'x') : `${line}\u0000{`,
+              )
+              .join('\n'),
+          ),
+      ],
+      [
+        'binary noise',
+        () => writeFile(indexPath(), Buffer.from([0xff, 0x00, 0x09, 0x4d, 0x09, 0x0a, 0x53, 0x09])),
+      ],
+      ['deleted', () => rm(indexPath())],
+    ];
+    for (const [what, damage] of damages) {
+      await damage();
+      const fresh = store(root);
+      const again = await fresh.account(ALICE).open(INBOX, { readOnly: true });
+      expect(
+        again.messages.map((m) => ({ uid: m.uid, size: m.size })),
+        what,
+      ).toEqual(metas.map(({ uid, size }) => ({ uid, size })));
+      // The mtime round-trips through utimes() as floating-point seconds: allow 1 ms.
+      for (const [i, m] of again.messages.entries())
+        expect(Math.abs(m.internalDate.getTime() - (metas[i]?.date ?? 0)), what).toBeLessThanOrEqual(1);
+      for (const [i, m] of again.messages.entries()) {
+        expect((await again.read(m.uid)).length, what).toBe(m.size);
+        expect(await again.structure(m.uid), what).toEqual(structures[i]);
+      }
+      await again.close();
+      await fresh.close();
+    }
+  });
+});
