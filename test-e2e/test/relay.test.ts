@@ -136,7 +136,7 @@ describe('two yubin instances relay to each other (a.test → b.test)', () => {
         'domains: [b.test]',
         'outbound:',
         `  transportMap: { a.test: { host: 127.0.0.1, port: ${a.ports.smtp}, tls: insecure } }`,
-        'inbound: { dmarcPolicy: reject }',
+        'inbound: { dmarcPolicy: reject, checkLoopback: true }',
         'dns:',
         '  offline: true',
         '  records:',

@@ -56,7 +56,7 @@ describe('loadConfig defaults', () => {
         retryDelaysMs: [300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
       },
       dkim: {},
-      inbound: { dmarcPolicy: 'reject', dnsTimeoutMs: 5000 },
+      inbound: { dmarcPolicy: 'reject', dnsTimeoutMs: 5000, checkLoopback: false },
       dns: { records: {}, offline: false },
       paths: {
         mail: join(cwd, 'data', 'mail'),
@@ -307,7 +307,7 @@ describe('outbound, dkim, inbound and dns keys', () => {
       retryDelaysMs: [500, 1000],
     });
     expect(c.dkim).toEqual({ 'a.test': { selector: 's1', key: join(cwd, 'dkim', 'a.pem') } });
-    expect(c.inbound).toEqual({ dmarcPolicy: 'tag', dnsTimeoutMs: 200 });
+    expect(c.inbound).toEqual({ dmarcPolicy: 'tag', dnsTimeoutMs: 200, checkLoopback: false });
     expect(c.dns).toEqual({
       offline: true,
       records: {

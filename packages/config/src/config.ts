@@ -119,6 +119,12 @@ export interface InboundConfig {
   readonly dmarcPolicy: DmarcPolicyMode;
   /** Timeout of one DNS query (SPF, DKIM, DMARC, MX). Default 5 s. */
   readonly dnsTimeoutMs: number;
+  /**
+   * Check mail from loopback (127.0.0.0/8, ::1) too. Default false: programs on this machine — your
+   * app in development, tests, `yubin send` — send from loopback, where SPF and DMARC say nothing
+   * and a slow resolver would only delay them (as Postfix trusts `mynetworks`).
+   */
+  readonly checkLoopback: boolean;
 }
 
 /** Static DNS answers for one name. */
@@ -231,7 +237,7 @@ export const DEFAULTS = {
     // RFC 5321 §4.5.4.1: retry interval at least 30 minutes (sooner at first: most failures are short)
     retryDelaysMs: [5 * MINUTE, 10 * MINUTE, 30 * MINUTE, 60 * MINUTE, 120 * MINUTE, 240 * MINUTE],
   },
-  inbound: { dmarcPolicy: 'reject', dnsTimeoutMs: 5_000 },
+  inbound: { dmarcPolicy: 'reject', dnsTimeoutMs: 5_000, checkLoopback: false },
 } as const satisfies {
   ports: PortsConfig;
   limits: LimitsConfig;
@@ -476,7 +482,7 @@ const SHAPE = {
   log: { level: true, file: true, transcript: true },
   outbound: { transportMap: true, maxLifetimeMs: true, retryDelaysMs: true },
   dkim: true,
-  inbound: { dmarcPolicy: true, dnsTimeoutMs: true },
+  inbound: { dmarcPolicy: true, dnsTimeoutMs: true, checkLoopback: true },
   dns: { records: true, offline: true },
   paths: { mail: true, accounts: true, tls: true, queue: true, dkim: true },
 } as const;
@@ -689,6 +695,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       dmarcPolicy:
         pick('inbound.dmarcPolicy', 'YUBIN_DMARC_POLICY', dmarcPolicyKind) ?? d.inbound.dmarcPolicy,
       dnsTimeoutMs: pick('inbound.dnsTimeoutMs', null, msKind) ?? d.inbound.dnsTimeoutMs,
+      checkLoopback: pick('inbound.checkLoopback', null, boolKind) ?? d.inbound.checkLoopback,
     },
     dns: {
       records: pick('dns.records', null, dnsRecordsKind) ?? {},

@@ -11,6 +11,7 @@ export type {
   PartRanges,
 } from './mime.js';
 export { decodeMailboxName, encodeMailboxName } from './mutf7.js';
+export { isLoopbackAddress } from './net.js';
 export {
   type AppendOptions,
   type AppendResult,

@@ -4,7 +4,13 @@
  * the dispatcher (`dispatcher.ts`) enforces them. A session knows nothing of sockets: the server
  * gives it a `SessionHost` to write to and read raw lines from.
  */
-import type { Authenticator, Log, MailAccount, MailStore } from '@yubin/core';
+import {
+  type Authenticator,
+  isLoopbackAddress,
+  type Log,
+  type MailAccount,
+  type MailStore,
+} from '@yubin/core';
 import { capabilities } from './capability.js';
 import type { ImapLimits } from './limits.js';
 import type { Token } from './protocol/index.js';
@@ -103,7 +109,7 @@ export class Session {
 
   /** RFC 3501 §6.2.3: plaintext passwords only over TLS or loopback unless configured otherwise. */
   get authAllowed(): boolean {
-    return this.secure || this.config.allowPlaintextAuth || isLoopback(this.connection.remoteAddress);
+    return this.secure || this.config.allowPlaintextAuth || isLoopbackAddress(this.connection.remoteAddress);
   }
 
   capabilities(): string[] {
@@ -168,10 +174,4 @@ export class Session {
     await this.deselect().catch(() => {});
     this.state = { s: 'logout' };
   }
-}
-
-/** 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
-export function isLoopback(address: string): boolean {
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || a.startsWith('127.');
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import type { Authenticator, Log, MailStore } from '@yubin/core';
+import { type Authenticator, isLoopbackAddress, type Log, type MailStore } from '@yubin/core';
 import { type FramedLine, LineFramer, MAX_SASL_RESPONSE_LINE } from './parser.js';
 import { Pop3Session, type Pop3Transport } from './session.js';
 
@@ -67,8 +67,6 @@ export interface Pop3Server {
   connections(): number;
 }
 
-const LOOPBACK = /^(?:127\.|::1$|::ffff:127\.)/;
-
 class Connection implements Pop3Transport {
   private socket: net.Socket;
   secure: boolean;
@@ -91,7 +89,7 @@ class Connection implements Pop3Transport {
     this.socket = socket;
     this.secure = socket instanceof tls.TLSSocket;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
-    this.loopback = LOOPBACK.test(this.remoteAddress);
+    this.loopback = isLoopbackAddress(this.remoteAddress);
     this.framer.limit = MAX_SASL_RESPONSE_LINE;
     this.attach(socket);
   }

@@ -54,7 +54,11 @@ export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
     idleTimeoutMs: config.limits.smtpIdleTimeoutMs,
     transcript: config.log.transcript,
     newTraceId,
-    authChecks: { resolver: mailauthResolver(dns), dmarcPolicy: config.inbound.dmarcPolicy },
+    authChecks: {
+      resolver: mailauthResolver(dns),
+      dmarcPolicy: config.inbound.dmarcPolicy,
+      checkLoopback: config.inbound.checkLoopback,
+    },
   });
 
   const queue = await openQueue(config.paths.queue);

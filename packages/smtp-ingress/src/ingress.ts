@@ -8,7 +8,14 @@
 import type { AddressInfo } from 'node:net';
 import { Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Delivery, DeliveryTarget, Log, MailStore, RecipientResolver } from '@yubin/core';
+import {
+  type Delivery,
+  type DeliveryTarget,
+  isLoopbackAddress,
+  type Log,
+  type MailStore,
+  type RecipientResolver,
+} from '@yubin/core';
 import { authenticate } from 'mailauth';
 import { type AddressObject, simpleParser } from 'mailparser';
 import {
@@ -53,6 +60,8 @@ export interface AuthCheckOptions {
   readonly dmarcPolicy: DmarcPolicy;
   /** Bound on all checks of one message. Default 30 s. */
   readonly timeoutMs?: number;
+  /** Check connections from loopback too (default false: local programs are trusted, like Postfix's mynetworks). */
+  readonly checkLoopback?: boolean;
 }
 
 /** All look-ups of one message together (several queries, each with its own resolver timeout). */
@@ -333,8 +342,9 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
       user,
       prefix: returnPathHeader(reversePath) + deliveredToHeader(user) + received,
     }));
-    if (options.authChecks) {
-      return deliverChecked(options.authChecks, stream, session, tx, targets, now, rcpts);
+    const checks = options.authChecks;
+    if (checks && (checks.checkLoopback || !isLoopbackAddress(session.remoteAddress))) {
+      return deliverChecked(checks, stream, session, tx, targets, now, rcpts);
     }
 
     let delivery: Delivery | undefined;

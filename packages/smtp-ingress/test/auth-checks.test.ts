@@ -50,8 +50,9 @@ async function signed(raw: Buffer): Promise<Buffer> {
 describe('SMTP ingress authentication checks', () => {
   let h: Harness;
   afterEach(() => h.close());
-  const start = async (dmarcPolicy: DmarcPolicy) => {
-    h = await startIngress({ authChecks: { resolver, dmarcPolicy } });
+  // The test client connects from loopback, which is trusted (not checked) unless asked.
+  const start = async (dmarcPolicy: DmarcPolicy, checkLoopback = true) => {
+    h = await startIngress({ authChecks: { resolver, dmarcPolicy, checkLoopback } });
   };
   const send = (from: string, raw: Buffer) =>
     nodemailer
@@ -86,6 +87,15 @@ describe('SMTP ingress authentication checks', () => {
       response: '550 5.7.1 Message rejected by DMARC policy',
     });
     expect(await inbox(h.store, 'alice@yubin.test')).toEqual([]);
+  });
+
+  it('trusts loopback by default: no checks, no DNS, no Authentication-Results', async () => {
+    await start('reject', false);
+    const info = await send('someone@a.test', message('someone@a.test', 'local program'));
+    expect(info.response).toMatch(/^250 2\.6\.0 /);
+    const [raw] = await inbox(h.store, 'alice@yubin.test');
+    expect(raw).not.toContain('Authentication-Results');
+    expect(raw).not.toContain('Received-SPF');
   });
 
   it('delivers the same message with X-Yubin-DMARC under the tag policy', async () => {

@@ -6,10 +6,16 @@
  */
 
 import type { AddressInfo } from 'node:net';
-import { isIP } from 'node:net';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Authenticator, Delivery, Log, MailStore, RecipientResolver } from '@yubin/core';
+import {
+  type Authenticator,
+  type Delivery,
+  isLoopbackAddress,
+  type Log,
+  type MailStore,
+  type RecipientResolver,
+} from '@yubin/core';
 import {
   completeHeader,
   type DkimKey,
@@ -94,11 +100,6 @@ const SUBMISSION_REPLY = {
   senderNotOwned: () =>
     new SmtpReplyError(553, '5.7.1', 'Sender address not owned by the authenticated user'),
 } as const;
-
-function isLoopback(address: string): boolean {
-  const a = address.replace(/^::ffff:/, '');
-  return a === '::1' || (isIP(a) === 4 && a.startsWith('127.'));
-}
 
 function defaultTraceId(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
@@ -200,7 +201,7 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
   async function handleAuth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string> {
     const l = sessionLog(session);
     // RFC 8314 §5.4 / RFC 4954 §4: no cleartext password over an unprotected network path.
-    if (!session.secure && !isLoopback(session.remoteAddress) && !options.allowPlaintextAuth) {
+    if (!session.secure && !isLoopbackAddress(session.remoteAddress) && !options.allowPlaintextAuth) {
       l.info({ remote: session.remoteAddress, method: auth.method }, 'auth refused without tls');
       throw SUBMISSION_REPLY.encryptionRequired();
     }
