@@ -55,7 +55,15 @@ describe('SMTP ingress transcripts', () => {
     'user@other.test@yubin.test',
     'alice@yubin.test.other.test',
     'alice@[127.0.0.1]',
+    'alice@[IPv6:::1]',
+    'user@[192.0.2.1]',
     'other.test!user@yubin.test',
+    'user@other.test.',
+    'USER@OTHER.TEST',
+    'user@OTHER.test.',
+    '<user@yubin.test>@other.test',
+    'user@yubin.test.@other.test',
+    'user@other.test\\@yubin.test',
   ];
   it.each(relayAttempts)('refuses to relay to %s (RFC 5321 §7.1: no open relay)', async (rcpt) => {
     const s = await LineSession.connect({ port: h.port });
