@@ -186,7 +186,8 @@ async function main(): Promise<number> {
     done();
   }
   report.finishedAt = new Date().toISOString();
-  const files = await writeReport(join(HERE, 'results'), report, values.out ?? 'latest');
+  // --quick (CI's smoke run) never replaces the committed full report.
+  const files = await writeReport(join(HERE, 'results'), report, values.out ?? (quick ? 'quick' : 'latest'));
   step(`wrote ${files.join(', ')}`);
   const missing = report.figures.filter((f) => Object.keys(f.values).length === 0).length;
   return report.failures.some((f) => f.startsWith('harness')) ||
