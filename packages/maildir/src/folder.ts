@@ -2,7 +2,7 @@
  * One Maildir folder (the inbox or a `.Name` directory): scanning new/ and cur/, UID assignment in
  * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
  */
-import { appendFile, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flag, Log, MessageStructure } from '@yubin/core';
 import {
@@ -92,6 +92,9 @@ export class Folder {
   private readonly structures = new Map<string, MessageStructure>();
   private indexLoaded = false;
   private indexLines = 0;
+  /** How much of the index file (identified by its inode) has been read, in whole lines. */
+  private indexOffset = 0;
+  private indexIno = -1;
 
   constructor(
     readonly path: string,
@@ -270,7 +273,10 @@ export class Folder {
 
   private async finish(list: Uidlist, files: Map<string, FileRef>): Promise<Scan> {
     const keywords = await this.readKeywords();
-    await this.loadIndex();
+    // Other processes append to the index too (SMTP records each delivery with its trace id): read
+    // what they added before treating any file as unknown, or this process would record the file
+    // again without what they knew.
+    await this.refreshIndex();
     const refs: Array<FileRef & { uid: number }> = [];
     for (const entry of list.entries) {
       const colon = entry.name.indexOf(':');
@@ -385,8 +391,8 @@ export class Folder {
 
   private async appendIndex(lines: string): Promise<void> {
     try {
+      // Counted when read back by refreshIndex(), like every other process's lines.
       await appendFile(join(this.path, INDEX), lines);
-      this.indexLines += lines.split('\n').length - 1;
     } catch (err) {
       // The index is a cache: failing to extend it costs time later, never data.
       this.log.warn({ folder: this.path, err }, 'index append failed');
@@ -395,24 +401,55 @@ export class Folder {
 
   private async loadIndex(): Promise<void> {
     if (this.indexLoaded) return;
+    await this.refreshIndex();
+  }
+
+  /** Reads the lines appended to the index since the last read, by any process. */
+  private async refreshIndex(): Promise<void> {
     this.indexLoaded = true;
-    let text: string | null = null;
+    let handle: FileHandle;
     try {
-      text = await readTextOrNull(join(this.path, INDEX));
+      handle = await open(join(this.path, INDEX), 'r');
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') this.log.warn({ folder: this.path, err }, 'index unreadable');
+      return;
+    }
+    try {
+      const st = await handle.stat();
+      // Replaced by a compaction (here or elsewhere): read the new file from the start.
+      if (st.ino !== this.indexIno || st.size < this.indexOffset) {
+        this.indexIno = st.ino;
+        this.indexOffset = 0;
+        this.indexLines = 0;
+      }
+      if (st.size === this.indexOffset) return;
+      const chunk = Buffer.alloc(st.size - this.indexOffset);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, this.indexOffset);
+      // Only whole lines: another process may be in the middle of appending one.
+      const end = chunk.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
+      if (end === 0) return;
+      this.indexOffset += end;
+      this.applyIndexLines(chunk.subarray(0, end).toString('utf8'));
     } catch (err) {
       this.log.warn({ folder: this.path, err }, 'index unreadable');
+    } finally {
+      await handle.close();
     }
-    if (text === null) return;
+  }
+
+  private applyIndexLines(text: string): void {
     for (const line of text.split('\n')) {
       if (line === '') continue;
       this.indexLines++;
       const fields = line.split('\t');
       if (fields[0] === 'M' && (fields.length === 4 || fields.length === 5)) {
+        const base = fields[1] as string;
         const size = Number(fields[2]);
         const date = Number(fields[3]);
-        const trace = fields[4];
+        // A record without a trace id (a reader that stat'ed the file first) never erases one.
+        const trace = fields[4] || this.meta.get(base)?.trace;
         if (Number.isSafeInteger(size) && size >= 0 && Number.isSafeInteger(date))
-          this.meta.set(fields[1] as string, { size, date, ...(trace ? { trace } : {}) });
+          this.meta.set(base, { size, date, ...(trace ? { trace } : {}) });
       } else if (fields[0] === 'S' && fields.length >= 3) {
         try {
           const value: unknown = JSON.parse(fields.slice(2).join('\t'));

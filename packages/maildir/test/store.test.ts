@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -170,6 +170,49 @@ describe('trace ids', () => {
       await view.close();
     } finally {
       await other.close();
+    }
+  });
+
+  it('keeps the trace id when another process has the mailbox open during the delivery', async () => {
+    // The reader (an IMAP process) has loaded the index before the delivery (by the SMTP process).
+    const reader = store(root);
+    try {
+      const view = await reader.account('alice@yubin.test').open('INBOX');
+      const d = await s.beginDelivery({ targets: [{ user: 'alice@yubin.test' }], traceId: 'seenbyimap01' });
+      d.body.end('Subject: traced\r\n\r\nbody\r\n');
+      await d.commit();
+      await view.sync();
+      expect(view.messages.map((m) => m.traceId)).toEqual(['seenbyimap01']);
+      await view.close();
+    } finally {
+      await reader.close();
+    }
+    // A third process reading the index afterwards still sees it.
+    const later = store(root);
+    try {
+      const view = await later.account('alice@yubin.test').open('INBOX', { readOnly: true });
+      expect(view.messages.map((m) => m.traceId)).toEqual(['seenbyimap01']);
+      await view.close();
+    } finally {
+      await later.close();
+    }
+  });
+
+  it('never lets a record without a trace id erase one', async () => {
+    const d = await s.beginDelivery({ targets: [{ user: 'alice@yubin.test' }], traceId: 'first0trace1' });
+    d.body.end('Subject: x\r\n\r\nbody\r\n');
+    await d.commit();
+    const indexPath = join(MAILDIR(root), 'yubin-index');
+    const [line] = (await readFile(indexPath, 'utf8')).split('\n');
+    // What a reader that stat'ed the file before the delivery's own record would append.
+    await appendFile(indexPath, `${(line as string).split('\t').slice(0, 4).join('\t')}\n`);
+    const later = store(root);
+    try {
+      const view = await later.account('alice@yubin.test').open('INBOX', { readOnly: true });
+      expect(view.messages.map((m) => m.traceId)).toEqual(['first0trace1']);
+      await view.close();
+    } finally {
+      await later.close();
     }
   });
 
