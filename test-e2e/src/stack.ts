@@ -106,7 +106,10 @@ export async function startStack(
       return out.includes('yubin (郵便) is running') ? true : undefined;
     });
   } catch (err) {
-    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    // The launcher may be gone already (it failed to start): keep the real error, not ESRCH.
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {}
     throw new Error(`${(err as Error).message}\n${out}`);
   }
 
