@@ -186,6 +186,9 @@ class Connection implements SessionHost {
       maxLineLength: l.maxLineLength,
       maxLiteralSize: literalLimit(l),
       maxNesting: MAX_NESTING,
+      // RFC 9051 §9 (quoted): UTF-8 is allowed in quoted strings, and clients send it in
+      // `SEARCH CHARSET UTF-8 … "…"`. Consumers decode strictly (invalid UTF-8 → BAD).
+      utf8: true,
     });
   }
 

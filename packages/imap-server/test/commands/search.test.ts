@@ -51,13 +51,17 @@ describe('SEARCH', () => {
     s.close();
   });
 
-  it('matches headers and bodies on decoded text, case-insensitively (RFC 3501 §6.4.4)', async () => {
+  it('matches headers and bodies on decoded text, case-insensitively, UTF-8 in quoted strings too (RFC 3501 §6.4.4, RFC 9051 §9)', async () => {
     const s = await selected(t);
     await transcript(
       s,
       `
       C: a SEARCH FROM "jürgen"
-      S: a BAD *
+      S: * SEARCH 3
+      S: a OK SEARCH completed
+      C: a2 SEARCH CHARSET UTF-8 SUBJECT "grüße"
+      S: * SEARCH 3
+      S: a2 OK SEARCH completed
       C: b SEARCH CHARSET UTF-8 FROM {7+}
       C: jürgen
       S: * SEARCH 3
