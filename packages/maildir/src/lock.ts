@@ -1,11 +1,13 @@
 /**
- * Locks. Across processes: Dovecot-style dotlocks (`<file>.lock`, created O_EXCL; a holder may write
- * the new content into the lock file and rename it over `<file>`). Within a process: a promise chain
- * per key, so concurrent callers queue instead of polling the dotlock.
+ * Locks. Across processes: Dovecot-style dotlocks (`<file>.lock`, link()ed into place with the
+ * holder's `<pid>:<host>` already in it; a holder may replace `<file>` by renaming a new file over
+ * it). Within a process: a promise chain per key, so concurrent callers queue instead of polling the
+ * dotlock.
  */
 
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { StoreError } from '@yubin/core';
 
 /** Our holders keep a dotlock for milliseconds; Dovecot's uidlist uses 2 minutes. */
@@ -58,7 +60,7 @@ export function parseOwner(text: string): { readonly pid: number; readonly host:
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface Dotlock {
-  /** Writes `content` into the lock file, fsyncs it and renames it over the locked file (releasing). */
+  /** Writes `content` to a new file, fsyncs it, renames it over the locked file and releases. */
   replace(content: string): Promise<void>;
   release(): Promise<void>;
 }
@@ -73,9 +75,79 @@ async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean>
     const again = await stat(lockPath);
     if (again.ino !== st.ino) return true;
     await unlink(lockPath);
+    await sweepTemps(lockPath);
     return true;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return true;
+    throw err;
+  }
+}
+
+let tempCounter = 0;
+/** `<lock>.<pid>.<n>.<host>.tmp`: a holder's private files, next to the lock (same file system). */
+const tempName = (lockPath: string) => `${lockPath}.${process.pid}.${++tempCounter}.${HOST}.tmp`;
+
+/** Removes the private files that holders of this host killed mid-way left next to `lockPath`. */
+async function sweepTemps(lockPath: string): Promise<void> {
+  const dir = dirname(lockPath);
+  const prefix = `${basename(lockPath)}.`;
+  const suffix = `.${HOST}.tmp`;
+  for (const name of await readdir(dir).catch(() => [])) {
+    if (!name.startsWith(prefix) || !name.endsWith(suffix)) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (pid !== process.pid && !isPidAlive(pid)) await unlink(join(dir, name)).catch(() => {});
+  }
+}
+
+/** Writes `content` to a new private file, fsync'd; returns its path. */
+async function writeTemp(lockPath: string, content: string): Promise<string> {
+  const temp = tempName(lockPath);
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    await handle.write(content);
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+    throw err;
+  }
+  await handle.close();
+  return temp;
+}
+
+/**
+ * Creates `lockPath` already holding `<pid>:<host>`: written to a private file, then link()ed into
+ * place (as Dovecot's dotlocks do). A holder killed at any moment leaves no lock or one naming a dead
+ * pid, which the next caller breaks at once; never an empty one that only the stale timeout breaks.
+ * False when the lock exists. Where hard links are not supported, falls back to O_EXCL + write.
+ */
+async function createLock(lockPath: string): Promise<boolean> {
+  const owner = `${process.pid}:${HOST}\n`;
+  const temp = tempName(lockPath);
+  try {
+    await writeFile(temp, owner, { flag: 'wx', mode: 0o600 });
+    await link(temp, lockPath);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  try {
+    const handle = await open(lockPath, 'wx', 0o600);
+    try {
+      await handle.write(owner);
+    } catch (err) {
+      await unlink(lockPath).catch(() => {});
+      throw err;
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
     throw err;
   }
 }
@@ -88,41 +160,31 @@ export async function acquireDotlock(
   const deadline = Date.now() + (options.waitMs ?? DOTLOCK_WAIT_MS);
   let delay = 1;
   for (;;) {
-    try {
-      const handle = await open(lockPath, 'wx', 0o600);
+    if (await createLock(lockPath)) {
       let done = false;
-      try {
-        await handle.write(`${process.pid}:${HOST}\n`);
-      } catch (err) {
-        await handle.close();
-        await unlink(lockPath).catch(() => {});
-        throw err;
-      }
       return {
         async replace(content) {
           if (done) throw new Error('dotlock already released');
           done = true;
+          // The new content goes through its own file, so the lock keeps naming its owner until the
+          // rename: a holder killed meanwhile leaves a lock the next caller can break.
+          let temp: string | undefined;
           try {
-            await handle.truncate(0);
-            await handle.write(content, 0);
-            await handle.sync();
-            await handle.close();
-            await rename(lockPath, target);
+            temp = await writeTemp(lockPath, content);
+            await rename(temp, target);
           } catch (err) {
-            await handle.close().catch(() => {});
-            await unlink(lockPath).catch(() => {});
+            if (temp !== undefined) await unlink(temp).catch(() => {});
             throw err;
+          } finally {
+            await unlink(lockPath).catch(() => {});
           }
         },
         async release() {
           if (done) return;
           done = true;
-          await handle.close().catch(() => {});
           await unlink(lockPath).catch(() => {});
         },
       };
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
     }
     if (await breakIfStale(lockPath, options.staleMs ?? DOTLOCK_STALE_MS)) continue;
     if (Date.now() > deadline) throw new StoreError('TEMP', `timeout waiting for ${lockPath}`);
