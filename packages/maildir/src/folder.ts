@@ -18,11 +18,11 @@ import { type Dotlock, errnoCode, withDotlock } from './lock.js';
 import {
   entriesByBase,
   newGuid,
-  parseUidlist,
   serializeEntry,
   serializeUidlist,
   type Uidlist,
   type UidlistEntry,
+  UidlistReader,
 } from './uidlist.js';
 
 export const UIDLIST = 'dovecot-uidlist';
@@ -88,6 +88,8 @@ function deliveryOrder(a: string, b: string): number {
 
 export class Folder {
   readonly uidlistPath: string;
+  /** This process's view of the uidlist, read incrementally. */
+  private readonly uidlist: UidlistReader;
   private readonly meta = new Map<string, CachedMeta>();
   private readonly structures = new Map<string, MessageStructure>();
   private indexLoaded = false;
@@ -102,6 +104,7 @@ export class Folder {
     private readonly log: Log,
   ) {
     this.uidlistPath = join(path, UIDLIST);
+    this.uidlist = new UidlistReader(this.uidlistPath);
   }
 
   sub(sub: Sub | 'tmp'): string {
@@ -132,8 +135,7 @@ export class Folder {
   }
 
   async readUidlist(): Promise<Uidlist | null> {
-    const text = await readTextOrNull(this.uidlistPath);
-    return text === null ? null : parseUidlist(text);
+    return (await this.uidlist.read())?.list ?? null;
   }
 
   async readKeywords(): Promise<string[]> {
@@ -201,17 +203,18 @@ export class Folder {
    */
   async assign(names: readonly string[]): Promise<Map<string, number>> {
     return this.locked(async (lock) => {
-      let list = await this.readUidlist();
-      if (!list) {
+      const current = await this.uidlist.read();
+      if (!current) {
         await this.rebuildLocked(lock);
-        list = await this.readUidlist();
-        if (!list) return new Map();
-        return new Map([...entriesByBase(list)].map(([base, e]) => [base, e.uid]));
+        const rebuilt = await this.uidlist.read();
+        if (!rebuilt) return new Map();
+        return new Map([...rebuilt.byBase].map(([base, e]) => [base, e.uid]));
       }
-      const byBase = entriesByBase(list);
+      const { list, byBase } = current;
       const result = new Map<string, number>();
       let next = list.nextUid;
       let lines = '';
+      const added: UidlistEntry[] = [];
       for (const name of names) {
         const base = parseFileName(name).base;
         const known = byBase.get(base);
@@ -221,6 +224,7 @@ export class Folder {
         }
         const uid = next++;
         result.set(base, uid);
+        added.push({ uid, name });
         lines += serializeEntry({ uid, name });
       }
       if (lines !== '') {
@@ -231,6 +235,7 @@ export class Folder {
         } finally {
           await handle.close();
         }
+        this.uidlist.appended(Buffer.byteLength(lines), added);
       }
       return result;
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entriesByBase, parseUidlist, serializeUidlist } from './uidlist.js';
+import { entriesByBase, parseUidlist, serializeUidlist, UidlistReader } from './uidlist.js';
 
 // The example of doc.dovecot.org's Maildir page, extension fields and all.
 const DOVECOT_SAMPLE =
@@ -51,5 +51,36 @@ describe('dovecot-uidlist', () => {
     expect(parseUidlist('')).toBeNull();
     expect(parseUidlist('garbage\n')).toBeNull();
     expect(parseUidlist('3 N5\n')).toBeNull();
+  });
+});
+
+describe('UidlistReader', () => {
+  it('reads appended lines incrementally and starts over after a rewrite', async () => {
+    const { mkdtemp, writeFile, appendFile, rename, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'yubin-uidlist-'));
+    try {
+      const path = join(dir, 'dovecot-uidlist');
+      await writeFile(path, '3 V100 N3 Gabc\n1 :a,S=1\n2 :b,S=2\n');
+      const reader = new UidlistReader(path);
+      expect((await reader.read())?.list.entries.map((e) => e.uid)).toEqual([1, 2]);
+      await appendFile(path, '3 :c,S=3\n4 :d,S=4\n5 :tor');
+      const next = await reader.read();
+      expect(next?.list.entries.map((e) => e.uid)).toEqual([1, 2, 3, 4]);
+      expect(next?.list.nextUid).toBe(5);
+      expect(next?.byBase.get('d,S=4')?.uid).toBe(4);
+      await appendFile(path, 'n,S=5\n');
+      expect((await reader.read())?.list.entries.map((e) => e.uid)).toEqual([1, 2, 3, 4, 5]);
+      // A rewrite (rename over the file) has a new inode: read whole.
+      await writeFile(`${path}.new`, '3 V100 N10 Gabc\n9 :z,S=9\n');
+      await rename(`${path}.new`, path);
+      const rewritten = await reader.read();
+      expect(rewritten?.list.entries.map((e) => e.uid)).toEqual([9]);
+      expect(rewritten?.list.nextUid).toBe(10);
+      expect(rewritten?.byBase.has('a,S=1')).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

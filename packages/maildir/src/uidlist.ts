@@ -11,6 +11,7 @@
  * else replaces the file with rename().
  */
 import { randomBytes } from 'node:crypto';
+import { type FileHandle, open } from 'node:fs/promises';
 import { parseFileName } from './flags.js';
 
 export interface UidlistEntry {
@@ -102,4 +103,101 @@ export function entriesByBase(list: Uidlist): Map<string, UidlistEntry> {
   const map = new Map<string, UidlistEntry>();
   for (const entry of list.entries) map.set(parseFileName(entry.name).base, entry);
   return map;
+}
+
+/**
+ * The uidlist as last read by this process, kept up to date by reading only what was appended
+ * since (every delivery appends a line). Identified by inode: a rewrite (rename over the file)
+ * means a new inode and a full read. Turns UID assignment at delivery from O(messages in the
+ * folder) into O(new lines).
+ */
+export class UidlistReader {
+  private ino = -1;
+  private offset = 0;
+  private list: Uidlist | null = null;
+  private byBase = new Map<string, UidlistEntry>();
+
+  constructor(private readonly path: string) {}
+
+  /** The current uidlist and its entries by base name; null when there is none (or it is damaged). */
+  async read(): Promise<{ list: Uidlist; byBase: ReadonlyMap<string, UidlistEntry> } | null> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.reset();
+      throw err;
+    }
+    try {
+      const st = await handle.stat();
+      if (st.ino !== this.ino || st.size < this.offset || this.list === null) {
+        const text = (await handle.readFile()).toString('utf8');
+        const list = parseUidlist(text);
+        if (!list) return this.reset();
+        this.ino = st.ino;
+        // parseUidlist ignores a torn last line; so does the offset.
+        this.offset = Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1));
+        this.list = list;
+        this.byBase = entriesByBase(list);
+        return { list, byBase: this.byBase };
+      }
+      if (st.size > this.offset) {
+        const tail = Buffer.alloc(st.size - this.offset);
+        const { bytesRead } = await handle.read(tail, 0, tail.length, this.offset);
+        const end = tail.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
+        if (end > 0) {
+          this.offset += end;
+          const added = parseEntries(tail.subarray(0, end).toString('utf8'), this.list);
+          if (added.length > 0) {
+            const last = added[added.length - 1] as UidlistEntry;
+            for (const e of added) this.byBase.set(parseFileName(e.name).base, e);
+            this.list = {
+              ...this.list,
+              nextUid: Math.max(this.list.nextUid, last.uid + 1),
+              entries: this.list.entries.concat(added),
+            };
+          }
+        }
+      }
+      return { list: this.list, byBase: this.byBase };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** After this process appended `text` (whole lines) for `entries`: no need to read them back. */
+  appended(bytes: number, entries: readonly UidlistEntry[]): void {
+    if (this.list === null || entries.length === 0) return;
+    this.offset += bytes;
+    for (const e of entries) this.byBase.set(parseFileName(e.name).base, e);
+    const last = entries[entries.length - 1] as UidlistEntry;
+    this.list = {
+      ...this.list,
+      nextUid: Math.max(this.list.nextUid, last.uid + 1),
+      entries: this.list.entries.concat(entries),
+    };
+  }
+
+  private reset(): null {
+    this.ino = -1;
+    this.offset = 0;
+    this.list = null;
+    this.byBase = new Map();
+    return null;
+  }
+}
+
+/** Entry lines appended after `list`'s last one (same rules as parseUidlist: ascending UIDs only). */
+function parseEntries(text: string, list: Uidlist): UidlistEntry[] {
+  let last = list.entries.length > 0 ? (list.entries[list.entries.length - 1] as UidlistEntry).uid : 0;
+  const out: UidlistEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+)(?: [^:]*)? ?:(.+)$/.exec(line);
+    if (!m) continue;
+    const uid = Number(m[1]);
+    if (uid <= last || uid > 0xffffffff) continue;
+    last = uid;
+    out.push({ uid, name: m[2] as string });
+  }
+  return out;
 }
