@@ -143,6 +143,35 @@ describe('yubin trace', () => {
     expect(text).toContain('RETR by alice@yubin.test (UID 7, 900 octets)');
   });
 
+  it('describes the sending side: submission, queue, relay, bounce, and the receiving checks', () => {
+    expect(describeEvent({ msg: 'authenticated', user: 'alice@a.test', method: 'PLAIN' })).toBe(
+      'alice@a.test logged in (PLAIN)',
+    );
+    expect(describeEvent({ msg: 'message queued', queueId: 'q1', rcpts: ['bob@b.test'] })).toBe(
+      'queued as q1 for bob@b.test',
+    );
+    expect(
+      describeEvent({
+        msg: 'relay delivered',
+        rcpt: 'bob@b.test',
+        mta: '127.0.0.1',
+        response: '250 2.6.0 OK',
+      }),
+    ).toBe('relayed to <bob@b.test> via 127.0.0.1: 250 2.6.0 OK');
+    expect(
+      describeEvent({ msg: 'relay failed', rcpt: 'x@b.test', status: '5.1.1', response: '550 5.1.1 no' }),
+    ).toBe('relay to <x@b.test> failed for good (5.1.1): 550 5.1.1 no');
+    expect(
+      describeEvent({
+        msg: 'auth checked',
+        spf: 'pass',
+        dkim: ['a.test:pass'],
+        dmarc: 'pass',
+        dmarcPolicy: 'reject',
+      }),
+    ).toBe('checked: SPF pass, DKIM a.test:pass, DMARC pass (p=reject)');
+  });
+
   it('skips lines that are not JSON and describes unknown events by their fields', () => {
     expect(parseLine('not json')).toBeUndefined();
     expect(parseLine('{"msg":"x"')).toBeUndefined();

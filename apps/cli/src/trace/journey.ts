@@ -172,6 +172,26 @@ export function describe(l: LogLine): string {
       return `${l.msg === 'message moved' ? 'MOVE' : 'COPY'} by ${f('user')}: ${f('mailbox')} UID ${f('uid')} → ${f('destination')} UID ${f('destUid')}`;
     case 'message expunged':
       return `expunged by ${f('user')} from ${f('mailbox')} (UID ${f('uid')})`;
+    case 'rcpt relayed':
+      return `RCPT TO <${f('rcpt')}> → outbound queue (another server's domain)`;
+    case 'message queued': {
+      const rcpts = Array.isArray(l.rcpts) ? l.rcpts.join(', ') : '';
+      return `queued as ${f('queueId')} for ${rcpts}`;
+    }
+    case 'relay delivered':
+      return `relayed to <${f('rcpt')}> via ${f('mta') ?? '?'}: ${f('response') ?? ''}`;
+    case 'relay deferred':
+      return `relay to <${f('rcpt')}> deferred (attempt ${f('attempts') ?? '?'}): ${f('response') ?? ''}`;
+    case 'relay failed':
+      return `relay to <${f('rcpt')}> failed for good (${f('status') ?? '?'}): ${f('response') ?? ''}`;
+    case 'bounce delivered':
+      return `bounce (RFC 3464) delivered to ${f('user')} in ${f('mailbox')}${f('uid') ? ` as UID ${f('uid')}` : ''}`;
+    case 'auth checked': {
+      const dkim = Array.isArray(l.dkim) && l.dkim.length > 0 ? l.dkim.join(' ') : 'none';
+      return `checked: SPF ${f('spf')}, DKIM ${dkim}, DMARC ${f('dmarc')}${f('dmarcPolicy') ? ` (p=${f('dmarcPolicy')})` : ''}`;
+    }
+    case 'message refused by checks':
+      return `refused by the DMARC policy: ${f('reply') ?? ''}`;
     case 'message appended':
       return `APPEND by ${f('user')} to ${f('mailbox')} as UID ${f('uid')}`;
     default: {
