@@ -60,7 +60,7 @@ describe('npm start: the whole stack', () => {
       const lock = await client.getMailboxLock('INBOX');
       try {
         const msg = await client.fetchOne('*', { source: true, envelope: true, uid: true });
-        expect(msg && msg.envelope?.subject).toBe('spine e2e');
+        expect(msg?.envelope?.subject).toBe('spine e2e');
         imapSource = (msg as { source: Buffer }).source;
       } finally {
         lock.release();
