@@ -25,6 +25,9 @@ import {
 } from './helpers.js';
 
 const ROUNDS = 8;
+/** On a slow or busy machine, stop killing after this long (but not before MIN_ROUNDS kills). */
+const LOOP_BUDGET_MS = 25_000;
+const MIN_ROUNDS = 4;
 const CLIENTS = 4;
 /** How long the clients send before the kill, per round. */
 const MIN_RUN_MS = 150;
@@ -91,7 +94,7 @@ afterEach(async () => {
   await data.cleanup();
 });
 
-it(`SIGKILL of the SMTP process ${ROUNDS} times while ${CLIENTS} clients send: every 250 stored exactly once and whole, nothing partial, tmp/ cleaned by the next process`, async () => {
+it(`SIGKILL of the SMTP process ${MIN_ROUNDS}–${ROUNDS} times while ${CLIENTS} clients send: every 250 stored exactly once and whole, nothing partial, tmp/ cleaned by the next process`, async () => {
   const seed = Date.now() % 1_000_000;
   const random = prng(seed);
   const sent = new Map<string, Sent>();
@@ -108,7 +111,10 @@ it(`SIGKILL of the SMTP process ${ROUNDS} times while ${CLIENTS} clients send: e
   };
   let leftoversSeen = 0;
   const tmp = join(data.maildir, 'tmp');
-  for (let round = 0; round < ROUNDS; round++) {
+  const started = Date.now();
+  let rounds = 0;
+  for (; rounds < ROUNDS; rounds++) {
+    if (rounds >= MIN_ROUNDS && Date.now() - started > LOOP_BUDGET_MS) break;
     const smtp: Service = await startService('smtp', data);
     let stopped = false;
     const clients = Array.from({ length: CLIENTS }, () => sendUntilDead(smtp.port, next, () => stopped));
@@ -121,6 +127,7 @@ it(`SIGKILL of the SMTP process ${ROUNDS} times while ${CLIENTS} clients send: e
 
   // A fresh process: its first delivery to the account removes the dead processes' tmp/ files.
   const smtp = await startService('smtp', data);
+  const restarted = Date.now();
   let last: Sent | undefined;
   await sendUntilDead(
     smtp.port,
@@ -131,6 +138,9 @@ it(`SIGKILL of the SMTP process ${ROUNDS} times while ${CLIENTS} clients send: e
     () => last?.status === 'acked',
   );
   expect(last?.status, `seed ${seed}`).toBe('acked');
+  // A lock left by a killed holder is broken at once (it names a dead pid), not after the 30 s
+  // stale timeout: the first delivery after the crashes is quick.
+  expect(Date.now() - restarted, `seed ${seed}: first delivery after restart (ms)`).toBeLessThan(10_000);
   expect(await readdir(tmp), `seed ${seed}: tmp/ after restart`).toEqual([]);
   await smtp.kill();
 
@@ -163,11 +173,11 @@ it(`SIGKILL of the SMTP process ${ROUNDS} times while ${CLIENTS} clients send: e
     await view.close();
     const inflight = [...sent.values()].filter((s) => s.status === 'inflight');
     console.log(
-      `smtp crash (seed ${seed}): ${sent.size} sent, ${acked.length} acknowledged, ${inflight.length} cut off ` +
+      `smtp crash (seed ${seed}): ${rounds} kills, ${sent.size} sent, ${acked.length} acknowledged, ${inflight.length} cut off ` +
         `(${inflight.filter((s) => seen.has(s.id)).length} of them stored), ${leftoversSeen} tmp/ leftovers seen`,
     );
-    expect(acked.length).toBeGreaterThan(ROUNDS);
+    expect(acked.length).toBeGreaterThan(rounds);
   } finally {
     await store.close();
   }
-}, 60_000);
+}, 90_000);
