@@ -16,6 +16,16 @@ import {
 import { listFiles, mapLimit, readTextOrNull } from './fsutil.js';
 import { type Dotlock, errnoCode, withDotlock } from './lock.js';
 import {
+  type DirStamp,
+  type FileStamp,
+  readSnapshotFile,
+  type Snapshot,
+  stampDir,
+  stampFile,
+  stillValid,
+  writeSnapshotFile,
+} from './snapshot.js';
+import {
   entriesByBase,
   newGuid,
   serializeEntry,
@@ -86,8 +96,25 @@ function deliveryOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** What a scan's listing was made from: see snapshot.ts. */
+interface ListingStamps {
+  readonly new: DirStamp | null;
+  readonly cur: DirStamp | null;
+  readonly uidlist: FileStamp | null;
+}
+
+/** The last trusted listing, with its entries ready to hand out (flags per keyword list). */
+interface Trusted {
+  readonly snapshot: Snapshot;
+  entries: readonly ScanEntry[] | null;
+  keywordsKey: string;
+}
+
 export class Folder {
   readonly uidlistPath: string;
+  private trusted: Trusted | null = null;
+  /** The snapshot file last read (or found damaged), so that it is not read again unchanged. */
+  private snapshotFile: FileStamp | null = null;
   /** This process's view of the uidlist, read incrementally. */
   private readonly uidlist: UidlistReader;
   private readonly meta = new Map<string, CachedMeta>();
@@ -117,7 +144,18 @@ export class Folder {
 
   /** new/ first, then cur/: a message renamed new/ → cur/ meanwhile is then seen at least once. */
   async readFiles(): Promise<Map<string, FileRef>> {
+    return (await this.listing()).files;
+  }
+
+  /** The files, with each directory stamped just before it was read (see snapshot.ts). */
+  private async listing(): Promise<{
+    files: Map<string, FileRef>;
+    new: DirStamp | null;
+    cur: DirStamp | null;
+  }> {
+    const newStamp = await stampDir(this.sub('new'));
     const fresh = await listFiles(this.sub('new'));
+    const curStamp = await stampDir(this.sub('cur'));
     const current = await listFiles(this.sub('cur'));
     const files = new Map<string, FileRef>();
     for (const name of fresh)
@@ -126,7 +164,7 @@ export class Folder {
       const base = parseFileName(name).base;
       files.set(base, { base, name, sub: 'cur' });
     }
-    return files;
+    return { files, new: newStamp, cur: curStamp };
   }
 
   /** Finds a message's current file by its base (after another process renamed it). */
@@ -152,10 +190,16 @@ export class Folder {
    * under the lock, assigns UIDs to new files in delivery order and rewrites the uidlist.
    */
   async scan(): Promise<Scan> {
-    let files = await this.readFiles();
-    const list = await this.readUidlist();
-    if (list) {
-      const byBase = entriesByBase(list);
+    const fast = await this.trustedScan();
+    if (fast) return fast;
+    const uidlistStamp = await stampFile(this.uidlistPath);
+    const listed = await this.listing();
+    let files = listed.files;
+    const current = await this.uidlist.read();
+    const list = current?.list ?? null;
+    const stamps: ListingStamps = { new: listed.new, cur: listed.cur, uidlist: uidlistStamp };
+    if (current && list) {
+      const byBase = current.byBase;
       let unknown = 0;
       for (const base of files.keys()) if (!byBase.has(base)) unknown++;
       if (unknown === 0) {
@@ -166,7 +210,7 @@ export class Folder {
           missing = list.entries.length - countKnown(list, files);
         }
         if (missing <= Math.max(UIDLIST_DEAD_REWRITE, list.entries.length / 4))
-          return this.finish(list, files);
+          return this.finish(list, files, stamps);
       }
     }
     return this.locked((lock) => this.rebuildLocked(lock));
@@ -175,7 +219,8 @@ export class Folder {
   /** Under the lock: re-reads everything, assigns UIDs to unknown files, drops confirmed-gone entries. */
   private async rebuildLocked(lock: Dotlock): Promise<Scan> {
     let list = await this.readUidlist();
-    let files = await this.readFiles();
+    const listed = await this.listing();
+    let files = listed.files;
     if (list && countKnown(list, files) < list.entries.length) files = union(files, await this.readFiles());
     if (!list) {
       const uidValidity = await this.allocateUidValidity();
@@ -193,8 +238,13 @@ export class Folder {
     let nextUid = list.nextUid;
     for (const base of unknown) entries.push({ uid: nextUid++, name: (files.get(base) as FileRef).name });
     const updated: Uidlist = { uidValidity: list.uidValidity, nextUid, guid: list.guid, entries };
-    await lock.replace(serializeUidlist(updated));
-    return this.finish(updated, files);
+    const text = serializeUidlist(updated);
+    await lock.replace(text);
+    // Stamped after the rename: its size is ours alone unless another process appended meanwhile
+    // (then the snapshot is not trusted, as the size differs).
+    const written = await stampFile(this.uidlistPath);
+    const uidlist = written && written.size === Buffer.byteLength(text) ? written : null;
+    return this.finish(updated, files, { new: listed.new, cur: listed.cur, uidlist });
   }
 
   /**
@@ -276,7 +326,107 @@ export class Folder {
     });
   }
 
-  private async finish(list: Uidlist, files: Map<string, FileRef>): Promise<Scan> {
+  /**
+   * The folder from the last trusted listing (this process's, or the snapshot file another process
+   * wrote) when new/, cur/ and the uidlist are unchanged since: three stat() calls and, in a new
+   * process, one file read instead of a directory listing.
+   */
+  private async trustedScan(): Promise<Scan | null> {
+    const [n, c, u] = await Promise.all([
+      stampDir(this.sub('new')),
+      stampDir(this.sub('cur')),
+      stampFile(this.uidlistPath),
+    ]);
+    if (!n || !c || !u) return null;
+    const now = { new: n, cur: c, uidlist: u };
+    if (!this.trusted || !stillValid(this.trusted.snapshot.stamps, now)) {
+      let read: Awaited<ReturnType<typeof readSnapshotFile>>;
+      try {
+        read = await readSnapshotFile(this.path, this.snapshotFile);
+      } catch (err) {
+        this.log.warn({ folder: this.path, err }, 'snapshot unreadable');
+        return null;
+      }
+      if (!read?.snapshot) return null;
+      this.snapshotFile = read.stamp;
+      if (!stillValid(read.snapshot.stamps, now)) return null;
+      this.trusted = { snapshot: read.snapshot, entries: null, keywordsKey: '' };
+    }
+    const trusted = this.trusted;
+    const keywords = await this.readKeywords();
+    const key = keywords.join('\n');
+    if (trusted.entries === null || trusted.keywordsKey !== key) {
+      trusted.entries = this.entriesOf(trusted.snapshot, keywords);
+      trusted.keywordsKey = key;
+    }
+    const { uidValidity, nextUid } = trusted.snapshot;
+    const firstRecent = await this.readFirstRecent(trusted.entries, nextUid);
+    return { uidValidity, nextUid, entries: trusted.entries, keywords, firstRecent };
+  }
+
+  private entriesOf(snapshot: Snapshot, keywords: readonly string[]): ScanEntry[] {
+    const flagsOf = new Map<string, readonly Flag[]>();
+    const source = snapshot.entries;
+    const entries: ScanEntry[] = new Array(source.length);
+    for (let i = 0; i < source.length; i++) {
+      const e = source[i] as Snapshot['entries'][number];
+      const colon = e.name.indexOf(':');
+      const base = colon < 0 ? e.name : e.name.slice(0, colon);
+      const letters = e.sub === 'cur' ? parseFileName(e.name).letters : '';
+      let flags = flagsOf.get(letters);
+      if (!flags) {
+        flags = Object.freeze(flagsFromLetters(letters, keywords));
+        flagsOf.set(letters, flags);
+      }
+      entries[i] = {
+        uid: e.uid,
+        base,
+        name: e.name,
+        sub: e.sub,
+        size: e.size,
+        date: new Date(e.date),
+        letters,
+        ...(e.trace ? { trace: e.trace } : {}),
+        flags,
+      };
+    }
+    return entries;
+  }
+
+  /** Keeps a trusted listing in memory and on disk for the next process. */
+  private async saveTrusted(
+    stamps: ListingStamps,
+    list: Uidlist,
+    entries: readonly ScanEntry[],
+    keywords: readonly string[],
+  ): Promise<void> {
+    const { new: n, cur: c, uidlist: u } = stamps;
+    if (!n?.trusted || !c?.trusted || !u) return;
+    const previous = this.trusted?.snapshot.stamps;
+    if (previous && stillValid(previous, { new: n, cur: c, uidlist: u })) return;
+    const snapshot: Snapshot = {
+      stamps: { new: n, cur: c, uidlist: u },
+      uidValidity: list.uidValidity,
+      nextUid: list.nextUid,
+      entries: entries.map((e) => ({
+        uid: e.uid,
+        sub: e.sub,
+        name: e.name,
+        size: e.size,
+        date: e.date.getTime(),
+        ...(e.trace ? { trace: e.trace } : {}),
+      })),
+    };
+    this.trusted = { snapshot, entries, keywordsKey: keywords.join('\n') };
+    try {
+      await writeSnapshotFile(this.path, snapshot);
+    } catch (err) {
+      // A cache: failing to write it costs the next process a listing, never data.
+      this.log.warn({ folder: this.path, err }, 'snapshot write failed');
+    }
+  }
+
+  private async finish(list: Uidlist, files: Map<string, FileRef>, stamps: ListingStamps): Promise<Scan> {
     const keywords = await this.readKeywords();
     // Other processes append to the index too (SMTP records each delivery with its trace id): read
     // what they added before treating any file as unknown, or this process would record the file
@@ -334,6 +484,7 @@ export class Folder {
       for (const base of this.structures.keys()) if (!live.has(base)) this.structures.delete(base);
     }
     if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
+    await this.saveTrusted(stamps, list, entries, keywords);
     const firstRecent = await this.readFirstRecent(entries, list.nextUid);
     return { uidValidity: list.uidValidity, nextUid: list.nextUid, entries, keywords, firstRecent };
   }

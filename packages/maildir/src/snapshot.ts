@@ -1,0 +1,205 @@
+/**
+ * `yubin-snapshot`: a folder's last consistent listing (UID, file name, size, date, trace id of
+ * every message) with the stamps of what it was made from: the new/ and cur/ directories' mtimes
+ * and the uidlist's inode, size and mtime. While those are unchanged, a new process opens the
+ * folder by reading this one file instead of listing 100k directory entries, parsing the uidlist
+ * and reading the index (Dovecot's maildir does the same with its index and dirty checks).
+ *
+ * Maildir rule (as Dovecot's `maildir_storage` dirty checks): a directory's mtime is trusted only
+ * when it was at least MTIME_TRUST_MS old when the listing started. A change made later gets a
+ * later mtime even with one-second timestamps; a change within the same second as the last one
+ * could keep the mtime unchanged, so a listing of a freshly changed directory is never trusted.
+ */
+import { type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoCode } from './lock.js';
+
+export const SNAPSHOT = 'yubin-snapshot';
+/** Maildir spec / Dovecot: same-second changes can be missed by an mtime check; 2 s is safe. */
+export const MTIME_TRUST_MS = 2000;
+const MAGIC = 'yubin-snapshot 1';
+let writes = 0;
+
+export interface DirStamp {
+  readonly mtimeMs: number;
+  readonly ino: number;
+  /** The mtime was old enough when the listing began (see MTIME_TRUST_MS). */
+  readonly trusted: boolean;
+}
+
+export interface FileStamp {
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly size: number;
+}
+
+export interface SnapshotStamps {
+  readonly new: DirStamp;
+  readonly cur: DirStamp;
+  readonly uidlist: FileStamp;
+}
+
+export interface SnapshotEntry {
+  readonly uid: number;
+  readonly sub: 'new' | 'cur';
+  readonly name: string;
+  readonly size: number;
+  readonly date: number;
+  readonly trace?: string;
+}
+
+export interface Snapshot {
+  readonly stamps: SnapshotStamps;
+  readonly uidValidity: number;
+  readonly nextUid: number;
+  /** Ascending UID. */
+  readonly entries: readonly SnapshotEntry[];
+}
+
+/** Stamps a directory just before it is listed; null when it does not exist. */
+export async function stampDir(path: string): Promise<DirStamp | null> {
+  const before = Date.now();
+  try {
+    const st = await stat(path);
+    return { mtimeMs: st.mtimeMs, ino: st.ino, trusted: before - st.mtimeMs >= MTIME_TRUST_MS };
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export async function stampFile(path: string): Promise<FileStamp | null> {
+  try {
+    const st = await stat(path);
+    return { mtimeMs: st.mtimeMs, ino: st.ino, size: st.size };
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** True when the snapshot may stand for the folder whose current stamps are given. */
+export function stillValid(
+  stamps: SnapshotStamps,
+  now: { readonly new: DirStamp; readonly cur: DirStamp; readonly uidlist: FileStamp },
+): boolean {
+  return (
+    stamps.new.trusted &&
+    stamps.cur.trusted &&
+    stamps.new.mtimeMs === now.new.mtimeMs &&
+    stamps.new.ino === now.new.ino &&
+    stamps.cur.mtimeMs === now.cur.mtimeMs &&
+    stamps.cur.ino === now.cur.ino &&
+    stamps.uidlist.ino === now.uidlist.ino &&
+    stamps.uidlist.size === now.uidlist.size &&
+    stamps.uidlist.mtimeMs === now.uidlist.mtimeMs
+  );
+}
+
+/** `<uid> TAB <n|c> TAB <name> TAB <size> TAB <date ms> [TAB <trace>]` per message, after a header. */
+export function serializeSnapshot(snapshot: Snapshot): string {
+  const { stamps: s } = snapshot;
+  const header = [
+    MAGIC,
+    s.new.mtimeMs,
+    s.new.ino,
+    s.cur.mtimeMs,
+    s.cur.ino,
+    s.uidlist.mtimeMs,
+    s.uidlist.ino,
+    s.uidlist.size,
+    snapshot.uidValidity,
+    snapshot.nextUid,
+    snapshot.entries.length,
+  ].join('\t');
+  const parts: string[] = [`${header}\n`];
+  for (const e of snapshot.entries)
+    parts.push(
+      `${e.uid}\t${e.sub === 'new' ? 'n' : 'c'}\t${e.name}\t${e.size}\t${e.date}${e.trace ? `\t${e.trace}` : ''}\n`,
+    );
+  return parts.join('');
+}
+
+/** Parses a snapshot; null when it is damaged or from another version (the folder is then listed). */
+export function parseSnapshot(text: string): Snapshot | null {
+  const eol = text.indexOf('\n');
+  if (eol < 0 || !text.endsWith('\n')) return null;
+  const h = text.slice(0, eol).split('\t');
+  if (h[0] !== MAGIC || h.length !== 11) return null;
+  const n = h.slice(1).map(Number);
+  if (n.some((x) => !Number.isFinite(x))) return null;
+  const [newMtime, newIno, curMtime, curIno, listMtime, listIno, listSize, uidValidity, nextUid, count] =
+    n as [number, number, number, number, number, number, number, number, number, number];
+  const entries: SnapshotEntry[] = new Array(count);
+  let at = eol + 1;
+  let last = 0;
+  for (let i = 0; i < count; i++) {
+    const end = text.indexOf('\n', at);
+    if (end < 0) return null;
+    const t1 = text.indexOf('\t', at);
+    const t2 = text.indexOf('\t', t1 + 1);
+    const t3 = text.indexOf('\t', t2 + 1);
+    const t4 = text.indexOf('\t', t3 + 1);
+    if (t1 < 0 || t4 < 0 || t4 > end) return null;
+    const t5 = text.indexOf('\t', t4 + 1);
+    const hasTrace = t5 >= 0 && t5 < end;
+    const uid = Number(text.slice(at, t1));
+    const size = Number(text.slice(t3 + 1, t4));
+    const date = Number(text.slice(t4 + 1, hasTrace ? t5 : end));
+    const sub = text.charCodeAt(t1 + 1) === 0x6e ? 'new' : 'cur';
+    if (!(uid > last) || !Number.isSafeInteger(size) || !Number.isSafeInteger(date)) return null;
+    last = uid;
+    const name = text.slice(t2 + 1, t3);
+    entries[i] = hasTrace
+      ? { uid, sub, name, size, date, trace: text.slice(t5 + 1, end) }
+      : { uid, sub, name, size, date };
+    at = end + 1;
+  }
+  if (at !== text.length) return null;
+  return {
+    stamps: {
+      new: { mtimeMs: newMtime, ino: newIno, trusted: true },
+      cur: { mtimeMs: curMtime, ino: curIno, trusted: true },
+      uidlist: { mtimeMs: listMtime, ino: listIno, size: listSize },
+    },
+    uidValidity,
+    nextUid,
+    entries,
+  };
+}
+
+/** Reads the snapshot file unless it is the one (same inode, size, mtime) read last time. */
+export async function readSnapshotFile(
+  folder: string,
+  last: FileStamp | null,
+): Promise<{ stamp: FileStamp; snapshot: Snapshot | null } | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(join(folder, SNAPSHOT), 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const st = await handle.stat();
+    const stamp = { mtimeMs: st.mtimeMs, ino: st.ino, size: st.size };
+    if (last && last.ino === stamp.ino && last.size === stamp.size && last.mtimeMs === stamp.mtimeMs)
+      return { stamp, snapshot: null };
+    return { stamp, snapshot: parseSnapshot((await handle.readFile()).toString('utf8')) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Written only for a trusted listing; replaced atomically, so readers see a whole file or none. */
+export async function writeSnapshotFile(folder: string, snapshot: Snapshot): Promise<void> {
+  const target = join(folder, SNAPSHOT);
+  const temp = `${target}.${process.pid}.${++writes}.tmp`;
+  try {
+    await writeFile(temp, serializeSnapshot(snapshot));
+    await rename(temp, target);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,96 @@
+import { readdir, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MailStore } from '@yubin/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SNAPSHOT } from '../src/snapshot.js';
+import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
+
+const USER = 'alice@yubin.test';
+let root: string;
+let cleanup: () => Promise<void>;
+let s: MailStore;
+const others: MailStore[] = [];
+
+/** A new store is what a new process has: nothing cached in memory. */
+function newProcess(): MailStore {
+  const other = store(root);
+  others.push(other);
+  return other;
+}
+
+async function setMtime(dir: string, seconds: number): Promise<void> {
+  await utimes(dir, seconds, seconds);
+}
+
+async function uids(st: MailStore): Promise<number[]> {
+  const view = await st.account(USER).open('INBOX', { readOnly: true });
+  const out = view.messages.map((m) => m.uid);
+  await view.close();
+  return out;
+}
+
+beforeEach(async () => {
+  ({ root, cleanup } = await tempRoot());
+  s = store(root);
+  await s.account(USER).ensure();
+  for (let i = 0; i < 3; i++) await deliver(s, [USER], `Subject: ${i}\r\n\r\nbody ${i}\r\n`);
+});
+afterEach(async () => {
+  for (const other of others.splice(0)) await other.close();
+  await s.close();
+  await cleanup();
+});
+
+describe('snapshot of a folder listing (yubin-snapshot)', () => {
+  it('lets a new process open an unchanged folder without listing it, and lists again once cur/ changes', async () => {
+    const md = MAILDIR(root);
+    const old = Math.floor(Date.now() / 1000) - 10;
+    await setMtime(join(md, 'new'), old);
+    await setMtime(join(md, 'cur'), old);
+    expect(await uids(newProcess())).toEqual([1, 2, 3]);
+    expect(await readdir(md)).toContain(SNAPSHOT);
+    // A file slipped into cur/ with the directory's mtime put back: only a listing can see it, so a
+    // process that still sees three messages opened from the snapshot.
+    const extra = `${old}.M1P1Q1.elsewhere,S=20:2,`;
+    await writeFile(join(md, 'cur', extra), 'Subject: x\r\n\r\nbody\r\n');
+    await setMtime(join(md, 'cur'), old);
+    expect(await uids(newProcess())).toEqual([1, 2, 3]);
+    // Any later change moves the mtime on: the folder is listed again.
+    await setMtime(join(md, 'cur'), old + 5);
+    expect(await uids(newProcess())).toEqual([1, 2, 3, 4]);
+  });
+
+  it('sees flags another process changed after the snapshot was written', async () => {
+    const md = MAILDIR(root);
+    const old = Math.floor(Date.now() / 1000) - 10;
+    await setMtime(join(md, 'new'), old);
+    await setMtime(join(md, 'cur'), old);
+    const first = newProcess();
+    const before = await first.account(USER).open('INBOX', { readOnly: true });
+    expect(before.messages.map((m) => m.flags)).toEqual([[], [], []]);
+    const [name] = (await readdir(join(md, 'new'))).sort();
+    await rename(join(md, 'new', name as string), join(md, 'cur', `${name}:2,FS`));
+    const after = await newProcess().account(USER).open('INBOX', { readOnly: true });
+    expect(after.messages.map((m) => m.flags)).toEqual([['\\Flagged', '\\Seen'], [], []]);
+    // The view opened before the change still finds the renamed file by its base name.
+    expect((await before.read(1)).toString()).toBe('Subject: 0\r\n\r\nbody 0\r\n');
+    const changes = await before.sync();
+    expect(changes.flagsChanged.map((m) => m.uid)).toEqual([1]);
+    await before.close();
+    await after.close();
+  });
+
+  it('never trusts a listing made within two seconds of the last change (same-second changes)', async () => {
+    const md = MAILDIR(root);
+    // The folder was just changed (deliveries above): its mtime is fresh.
+    expect(await uids(newProcess())).toEqual([1, 2, 3]);
+    const { mtime } = await stat(join(md, 'cur'));
+    // Another process adds a message in the same second: with one-second timestamps the mtime
+    // would not move, which is what putting it back simulates.
+    const extra = `${Math.floor(Date.now() / 1000)}.M2P2Q2.elsewhere,S=20:2,S`;
+    await writeFile(join(md, 'cur', extra), 'Subject: y\r\n\r\nbody\r\n');
+    await utimes(join(md, 'cur'), mtime, mtime);
+    expect(await uids(newProcess())).toEqual([1, 2, 3, 4]);
+    expect(await uids(s)).toEqual([1, 2, 3, 4]);
+  });
+});
