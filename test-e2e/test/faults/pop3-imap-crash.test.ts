@@ -128,9 +128,15 @@ async function expectFreshUidAbove(mailbox: string, label: string): Promise<void
   highest.set(mailbox, result.uid);
 }
 
+/**
+ * Messages on disk in a folder, by base name: new/ is read before cur/, so a message a session moves
+ * from new/ to cur/ meanwhile is seen at least once, and a flag rename is not counted twice.
+ */
 async function countFiles(folder: string): Promise<number> {
-  const [fresh, current] = await Promise.all([readdir(join(folder, 'new')), readdir(join(folder, 'cur'))]);
-  return fresh.length + current.length;
+  const bases = new Set<string>();
+  for (const sub of ['new', 'cur'])
+    for (const name of await readdir(join(folder, sub))) bases.add(name.split(':')[0] as string);
+  return bases.size;
 }
 
 /**
