@@ -48,10 +48,28 @@ export interface Rec {
   meta: MessageMeta;
 }
 
+function hex8(n: number): string {
+  return n.toString(16).toUpperCase().padStart(8, '0');
+}
+
 /** Dovecot's default `pop3_uidl_format = %08Xu%08Xv`. */
 export function pop3Uidl(uid: number, uidValidity: number): string {
-  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return hex(uid) + hex(uidValidity);
+  return hex8(uid) + hex8(uidValidity);
+}
+
+/** The meta of a listed message; built once per message and flag change, so kept lean. */
+function metaOf(
+  uid: number,
+  validityHex: string,
+  size: number,
+  date: Date,
+  flags: readonly Flag[],
+  trace?: string,
+): MessageMeta {
+  const uidl = hex8(uid) + validityHex;
+  return trace
+    ? { uid, uidl, size, internalDate: date, flags, traceId: trace }
+    : { uid, uidl, size, internalDate: date, flags };
 }
 
 /** What a view needs from its account. */
@@ -67,8 +85,11 @@ export interface ViewHost {
 }
 
 export class MaildirView implements MailboxView {
+  /** Ascending UID: found by binary search (no per-message map to build at open). */
   private recs: Rec[] = [];
-  private byUid = new Map<number, Rec>();
+  private readonly validityHex: string;
+  /** The scan entries last applied: a scan that returns the same array changed nothing. */
+  private applied: readonly ScanEntry[] | null = null;
   private readonly recent = new Set<number>();
   private maxUid = 0;
   private firstRecent = Number.MAX_SAFE_INTEGER;
@@ -86,7 +107,9 @@ export class MaildirView implements MailboxView {
     readonly readOnly: boolean,
     private readonly folder: Folder,
     private readonly host: ViewHost,
-  ) {}
+  ) {
+    this.validityHex = hex8(uidValidity);
+  }
 
   static async open(name: string, folder: Folder, readOnly: boolean, host: ViewHost): Promise<MaildirView> {
     const scan = await folder.scan();
@@ -95,6 +118,7 @@ export class MaildirView implements MailboxView {
     view._keywords = scan.keywords.filter((k) => k !== '');
     view._uidNext = scan.nextUid;
     for (const entry of entries) view.push(entry);
+    view.applied = entries;
     await view.takeRecent(scan, entries);
     return view;
   }
@@ -113,7 +137,7 @@ export class MaildirView implements MailboxView {
   }
 
   isRecent(uid: number): boolean {
-    if (this.readOnly) return uid >= this.firstRecent && this.byUid.has(uid);
+    if (this.readOnly) return uid >= this.firstRecent && this.rec(uid) !== undefined;
     return this.recent.has(uid);
   }
 
@@ -129,39 +153,53 @@ export class MaildirView implements MailboxView {
   }
 
   private makeMeta(rec: Omit<Rec, 'meta'>): MessageMeta {
-    return {
-      uid: rec.uid,
-      uidl: pop3Uidl(rec.uid, this.uidValidity),
-      size: rec.size,
-      internalDate: rec.date,
-      flags: rec.flags,
-      ...(rec.trace ? { traceId: rec.trace } : {}),
-    };
+    return metaOf(rec.uid, this.validityHex, rec.size, rec.date, rec.flags, rec.trace);
+  }
+
+  /** The record of `uid` in the snapshot (gone or not). */
+  private rec(uid: number): Rec | undefined {
+    const recs = this.recs;
+    let lo = 0;
+    let hi = recs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const rec = recs[mid] as Rec;
+      if (rec.uid === uid) return rec;
+      if (rec.uid < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   private push(entry: ScanEntry): void {
-    const rec: Rec = {
-      uid: entry.uid,
-      base: entry.base,
-      name: entry.name,
-      sub: entry.sub,
-      size: entry.size,
-      date: entry.date,
-      letters: entry.letters,
-      flags: entry.flags,
-      ...(entry.trace ? { trace: entry.trace } : {}),
-      gone: false,
-      meta: {
-        uid: entry.uid,
-        uidl: pop3Uidl(entry.uid, this.uidValidity),
-        size: entry.size,
-        internalDate: entry.date,
-        flags: entry.flags,
-        ...(entry.trace ? { traceId: entry.trace } : {}),
-      },
-    };
+    const meta = metaOf(entry.uid, this.validityHex, entry.size, entry.date, entry.flags, entry.trace);
+    const rec: Rec = entry.trace
+      ? {
+          uid: entry.uid,
+          base: entry.base,
+          name: entry.name,
+          sub: entry.sub,
+          size: entry.size,
+          date: entry.date,
+          letters: entry.letters,
+          flags: entry.flags,
+          trace: entry.trace,
+          gone: false,
+          meta,
+        }
+      : {
+          uid: entry.uid,
+          base: entry.base,
+          name: entry.name,
+          sub: entry.sub,
+          size: entry.size,
+          date: entry.date,
+          letters: entry.letters,
+          flags: entry.flags,
+          gone: false,
+          meta,
+        };
     this.recs.push(rec);
-    this.byUid.set(rec.uid, rec);
     if (rec.uid > this.maxUid) this.maxUid = rec.uid;
     this.cache = null;
   }
@@ -174,10 +212,21 @@ export class MaildirView implements MailboxView {
   }
 
   /** A read-write view moves new/ messages into cur/ (the Maildir spec's "seen by a client"). */
-  private async claim(entries: readonly ScanEntry[]): Promise<ScanEntry[]> {
-    if (this.readOnly) return [...entries];
-    return mapLimit(entries, FILE_OP_CONCURRENCY, async (entry) => {
-      if (entry.sub !== 'new' || this.byUid.has(entry.uid)) return entry;
+  private async claim(entries: readonly ScanEntry[]): Promise<readonly ScanEntry[]> {
+    if (this.readOnly) return entries;
+    const fresh: number[] = [];
+    for (let i = 0; i < entries.length; i++) if ((entries[i] as ScanEntry).sub === 'new') fresh.push(i);
+    if (fresh.length === 0) return entries;
+    const out = entries.slice();
+    await mapLimit(fresh, FILE_OP_CONCURRENCY, async (i) => {
+      out[i] = await this.claimOne(out[i] as ScanEntry);
+    });
+    return out;
+  }
+
+  private async claimOne(entry: ScanEntry): Promise<ScanEntry> {
+    {
+      if (this.rec(entry.uid) !== undefined) return entry;
       const name = fileNameWithFlags(entry.base, '');
       try {
         await rename(this.folder.filePath(entry), this.folder.filePath({ ...entry, sub: 'cur', name }));
@@ -188,15 +237,21 @@ export class MaildirView implements MailboxView {
         const ref = await this.folder.find(entry.base);
         return ref ? { ...entry, ...ref } : entry;
       }
-    });
+    }
   }
 
   async sync(options?: { readonly expunges?: boolean }): Promise<MailboxChanges> {
     this.assertOpen();
     const scan = await this.folder.scan();
+    const expunges = options?.expunges !== false;
+    if (scan.entries === this.applied && (!expunges || !this.recs.some((r) => r.gone))) {
+      // The folder's trusted listing is the one already applied: nothing moved.
+      this._uidNext = Math.max(this._uidNext, scan.nextUid);
+      const keywordsChanged = this.mergeKeywords(scan.keywords);
+      return { expunged: [], added: [], flagsChanged: [], keywordsChanged };
+    }
     const entries = await this.claim(scan.entries);
     const current = new Map(entries.map((e) => [e.uid, e]));
-    const expunges = options?.expunges !== false;
     const expunged: number[] = [];
     const flagsChanged: MessageMeta[] = [];
     const kept: Rec[] = [];
@@ -205,7 +260,6 @@ export class MaildirView implements MailboxView {
       if (!entry || rec.gone) {
         if (expunges) {
           expunged.push(rec.uid);
-          this.byUid.delete(rec.uid);
           this.recent.delete(rec.uid);
           continue;
         }
@@ -231,6 +285,7 @@ export class MaildirView implements MailboxView {
       added.push(this.recs[this.recs.length - 1]?.meta as MessageMeta);
     }
     this._uidNext = Math.max(this._uidNext, scan.nextUid);
+    this.applied = entries === scan.entries ? entries : null;
     await this.takeRecent(scan, entries);
     const keywordsChanged = this.mergeKeywords(scan.keywords);
     return { expunged, added, flagsChanged, keywordsChanged };
@@ -248,6 +303,10 @@ export class MaildirView implements MailboxView {
 
   /** Whether sync() would report something, without changing the snapshot. */
   private differs(scan: Scan): boolean {
+    if (scan.entries === this.applied)
+      return scan.keywords.some(
+        (k) => k !== '' && !this._keywords.some((x) => x.toLowerCase() === k.toLowerCase()),
+      );
     const current = new Map(scan.entries.map((e) => [e.uid, e]));
     for (const rec of this.recs) {
       if (rec.gone) continue;
@@ -299,7 +358,7 @@ export class MaildirView implements MailboxView {
   /** The message's record and an open handle on its current file. */
   private async openFile(uid: number) {
     this.assertOpen();
-    const rec = this.byUid.get(uid);
+    const rec = this.rec(uid);
     if (!rec) throw new StoreError('NOT_FOUND', `no message with UID ${uid}`);
     if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -361,7 +420,7 @@ export class MaildirView implements MailboxView {
   }
 
   async structure(uid: number): Promise<MessageStructure> {
-    const rec = this.byUid.get(uid);
+    const rec = this.rec(uid);
     if (!rec) throw new StoreError('NOT_FOUND', `no message with UID ${uid}`);
     if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
     return this.folder.structure(rec.base, () => this.read(uid), parseMessageStructure);
@@ -385,7 +444,7 @@ export class MaildirView implements MailboxView {
     const lower = new Set(wanted.map((f) => f.toLowerCase()));
     const targets = [...new Set(uids)].sort((a, b) => a - b);
     const changed = await mapLimit(targets, FILE_OP_CONCURRENCY, async (uid) => {
-      const rec = this.byUid.get(uid);
+      const rec = this.rec(uid);
       if (!rec || rec.gone) return null;
       let ref: FileRef = rec;
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -452,10 +511,7 @@ export class MaildirView implements MailboxView {
   private drop(uids: readonly number[]): number[] {
     const set = new Set(uids);
     this.recs = this.recs.filter((r) => !set.has(r.uid));
-    for (const uid of set) {
-      this.byUid.delete(uid);
-      this.recent.delete(uid);
-    }
+    for (const uid of set) this.recent.delete(uid);
     this.cache = null;
     return [...set].sort((a, b) => a - b);
   }

@@ -1,4 +1,4 @@
-import { readdir, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -68,8 +68,11 @@ describe('snapshot of a folder listing (yubin-snapshot)', () => {
     const first = newProcess();
     const before = await first.account(USER).open('INBOX', { readOnly: true });
     expect(before.messages.map((m) => m.flags)).toEqual([[], [], []]);
-    const [name] = (await readdir(join(md, 'new'))).sort();
-    await rename(join(md, 'new', name as string), join(md, 'cur', `${name}:2,FS`));
+    // The first delivery's file (names do not sort by delivery: M<usecs> is not zero-padded).
+    let name = '';
+    for (const n of await readdir(join(md, 'new')))
+      if ((await readFile(join(md, 'new', n), 'utf8')).startsWith('Subject: 0')) name = n;
+    await rename(join(md, 'new', name), join(md, 'cur', `${name}:2,FS`));
     const after = await newProcess().account(USER).open('INBOX', { readOnly: true });
     expect(after.messages.map((m) => m.flags)).toEqual([['\\Flagged', '\\Seen'], [], []]);
     // The view opened before the change still finds the renamed file by its base name.
