@@ -2,8 +2,9 @@
  * Crash during delivery: the real SMTP process is SIGKILLed at random moments while several raw SMTP
  * clients send. A `250` means durable (README: tmp/ → fsync → new/ → fsync dir before the reply), so
  * every acknowledged message must be stored exactly once and whole; a message the client never saw
- * acknowledged may be there or not, but never partial; tmp/ leftovers of the dead processes are
- * removed by the next process.
+ * acknowledged may be there or not, but never partial — checked after every kill through the real
+ * POP3 process, which runs throughout, and at the end through a fresh store; tmp/ leftovers of the
+ * dead processes are removed by the next process.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import {
   killAll,
   LineClient,
   openStore,
+  PASSWORD,
   prepareData,
   type Service,
   sleep,
@@ -85,6 +87,45 @@ async function sendUntilDead(port: number, next: () => Sent, isStopped: () => bo
   }
 }
 
+/**
+ * What a POP3 client sees right after a crash, through the real POP3 process (which keeps running):
+ * every listed message is RETRieved (those not checked before) and must be one we sent, whole.
+ * Returns how many messages POP3 lists.
+ */
+async function checkThroughPop3(
+  port: number,
+  sent: Map<string, Sent>,
+  checked: Set<string>,
+): Promise<number> {
+  const client = await LineClient.connect(port);
+  try {
+    await client.line();
+    client.write(`USER ${USER}\r\nPASS ${PASSWORD}\r\nUIDL\r\n`);
+    expect(await client.line()).toMatch(/^\+OK/);
+    expect(await client.line(), 'POP3 login after a crash').toMatch(/^\+OK/);
+    const uidl = (await client.until('.')).slice(1, -1).map((line) => line.split(' ') as [string, string]);
+    for (const [n, id] of uidl) {
+      if (checked.has(id)) continue;
+      client.write(`RETR ${n}\r\n`);
+      const lines = await client.until('.');
+      // The lines between "+OK" and ".", CRLF-terminated (no test line starts with a dot).
+      const raw = Buffer.from(`${lines.slice(1, -1).join('\r\n')}\r\n`, 'latin1');
+      const original = sent.get(faultId(raw) ?? '');
+      expect(original, `POP3 message ${n} is not one we sent (partial header?)`).toBeDefined();
+      const tail = raw.subarray(raw.length - (original as Sent).raw.length);
+      expect(tail.equals((original as Sent).raw), `POP3 message ${n} (${original?.id}) is partial`).toBe(
+        true,
+      );
+      checked.add(id);
+    }
+    client.write('QUIT\r\n');
+    await client.line();
+    return uidl.length;
+  } finally {
+    client.close();
+  }
+}
+
 let data: Data;
 beforeEach(async () => {
   data = await prepareData();
@@ -111,6 +152,8 @@ it(`SIGKILL of the SMTP process ${MIN_ROUNDS}–${ROUNDS} times while ${CLIENTS}
   };
   let leftoversSeen = 0;
   const tmp = join(data.maildir, 'tmp');
+  const pop3 = await startService('pop3', data);
+  const checked = new Set<string>();
   const started = Date.now();
   let rounds = 0;
   for (; rounds < ROUNDS; rounds++) {
@@ -123,6 +166,7 @@ it(`SIGKILL of the SMTP process ${MIN_ROUNDS}–${ROUNDS} times while ${CLIENTS}
     stopped = true;
     await Promise.all(clients);
     leftoversSeen += (await readdir(tmp)).length;
+    await checkThroughPop3(pop3.port, sent, checked);
   }
 
   // A fresh process: its first delivery to the account removes the dead processes' tmp/ files.
@@ -143,6 +187,8 @@ it(`SIGKILL of the SMTP process ${MIN_ROUNDS}–${ROUNDS} times while ${CLIENTS}
   expect(Date.now() - restarted, `seed ${seed}: first delivery after restart (ms)`).toBeLessThan(10_000);
   expect(await readdir(tmp), `seed ${seed}: tmp/ after restart`).toEqual([]);
   await smtp.kill();
+  const listed = await checkThroughPop3(pop3.port, sent, checked);
+  await pop3.kill();
 
   const store = openStore(data.mailRoot);
   try {
@@ -164,6 +210,7 @@ it(`SIGKILL of the SMTP process ${MIN_ROUNDS}–${ROUNDS} times while ${CLIENTS}
     const missing = acked.filter((s) => seen.get(s.id) !== 1).map((s) => `${s.id}×${seen.get(s.id) ?? 0}`);
     expect(missing, `seed ${seed}: acknowledged but not stored exactly once`).toEqual([]);
     for (const [id, n] of seen) expect(n, `seed ${seed}: ${id} stored ${n} times`).toBe(1);
+    expect(view.messages.length, 'POP3 lists what the store holds').toBe(listed);
     const uids = view.messages.map((m) => m.uid);
     expect(new Set(uids).size).toBe(uids.length);
     // The uidlist survived the kills: parseable, and it knows every listed message.
