@@ -4,7 +4,7 @@
  * `FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)` reads no message body. Body sections are
  * located by the structure's byte ranges and read (or, when large, streamed) from the store.
  */
-import type { ByteRange, MessageMeta, MessageStructure } from '@yubin/core';
+import type { ByteRange, Envelope, MessageMeta, MessageStructure } from '@yubin/core';
 import { filterHeaderFields, findSection, type SectionSpec } from '@yubin/mime';
 import { bad } from './errors.js';
 import {
@@ -29,7 +29,24 @@ export function setsSeen(item: FetchItem): boolean {
   return item.kind === 'RFC822' || item.kind === 'RFC822.TEXT';
 }
 
-function needsStructure(item: FetchItem): boolean {
+/**
+ * Serialized ENVELOPEs by envelope object. Stores hand out the same cached structure object for a
+ * message every time, so a FETCH repeated by any session of this process costs one lookup; the
+ * entry goes with the structure.
+ */
+const envelopeText = new WeakMap<Envelope, Buffer>();
+
+function envelopeBytes(envelope: Envelope): Buffer {
+  let bytes = envelopeText.get(envelope);
+  if (!bytes) {
+    const parts = serializeEnvelope(envelope);
+    bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    envelopeText.set(envelope, bytes);
+  }
+  return bytes;
+}
+
+export function needsStructure(item: FetchItem): boolean {
   switch (item.kind) {
     case 'ENVELOPE':
     case 'BODY':
@@ -83,9 +100,10 @@ export async function fetchPieces(
   meta: MessageMeta,
   items: readonly FetchItem[],
   flagsChanged: boolean,
+  prefetched?: Promise<MessageStructure>,
 ): Promise<Piece[]> {
   const view = box.view;
-  const structure = items.some(needsStructure) ? await view.structure(meta.uid) : null;
+  const structure = items.some(needsStructure) ? await (prefetched ?? view.structure(meta.uid)) : null;
   const pieces: Piece[] = [`* ${seq} FETCH (`];
   let first = true;
   const sep = () => {
@@ -114,7 +132,7 @@ export async function fetchPieces(
         break;
       case 'ENVELOPE':
         sep();
-        pieces.push('ENVELOPE ', ...serializeEnvelope((structure as MessageStructure).envelope));
+        pieces.push('ENVELOPE ', envelopeBytes((structure as MessageStructure).envelope));
         break;
       case 'BODY':
         sep();

@@ -118,7 +118,13 @@ export class Folder {
   /** This process's view of the uidlist, read incrementally. */
   private readonly uidlist: UidlistReader;
   private readonly meta = new Map<string, CachedMeta>();
-  private readonly structures = new Map<string, MessageStructure>();
+  /** base → structure; a string is its index line's JSON, parsed when first asked for. */
+  private readonly structures = new Map<string, MessageStructure | string>();
+  /** Structures being computed: concurrent callers (FETCH prefetch, SEARCH) share one read. */
+  private readonly computing = new Map<string, Promise<MessageStructure>>();
+  /** Index lines waiting for the append in flight to finish: written together (group commit). */
+  private indexBatch: { text: string; done: Promise<void>; resolve: () => void } | null = null;
+  private indexWriting = false;
   private indexLoaded = false;
   private indexLines = 0;
   /** How much of the index file (identified by its inode) has been read, in whole lines. */
@@ -535,14 +541,77 @@ export class Folder {
     await this.appendIndex(metaLine(base, meta));
   }
 
-  async structure(base: string, load: () => Promise<Buffer>, parse: (raw: Buffer) => MessageStructure) {
-    await this.loadIndex();
-    const cached = this.structures.get(base);
+  async structure(
+    base: string,
+    load: () => Promise<Buffer>,
+    parse: (raw: Buffer) => MessageStructure,
+  ): Promise<MessageStructure> {
+    if (!this.indexLoaded) await this.loadIndex();
+    const cached = this.cachedStructure(base);
     if (cached) return cached;
-    const structure = parse(await load());
-    this.structures.set(base, structure);
-    await this.appendIndex(`S\t${base}\t${JSON.stringify(structure)}\n`);
-    return structure;
+    let pending = this.computing.get(base);
+    if (!pending) {
+      pending = (async () => {
+        try {
+          const structure = parse(await load());
+          this.structures.set(base, structure);
+          await this.appendBatched(`S\t${base}\t${JSON.stringify(structure)}\n`);
+          return structure;
+        } finally {
+          this.computing.delete(base);
+        }
+      })();
+      this.computing.set(base, pending);
+    }
+    return pending;
+  }
+
+  private cachedStructure(base: string): MessageStructure | undefined {
+    const cached = this.structures.get(base);
+    if (typeof cached !== 'string') return cached;
+    try {
+      const value: unknown = JSON.parse(cached);
+      if (isStructure(value)) {
+        this.structures.set(base, value);
+        return value;
+      }
+    } catch {
+      // A damaged line: the structure is computed again.
+    }
+    this.structures.delete(base);
+    return undefined;
+  }
+
+  /**
+   * Appends a line with whatever other lines arrive while an append is in flight: a FETCH that
+   * computes 48 structures at once makes a few appends, not 48.
+   */
+  private appendBatched(line: string): Promise<void> {
+    if (!this.indexBatch) {
+      let resolve = () => {};
+      const done = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.indexBatch = { text: '', done, resolve };
+      if (!this.indexWriting) void this.writeBatches();
+    }
+    this.indexBatch.text += line;
+    return this.indexBatch.done;
+  }
+
+  private async writeBatches(): Promise<void> {
+    this.indexWriting = true;
+    try {
+      for (let batch = this.indexBatch; batch; batch = this.indexBatch) {
+        // Lines keep arriving until the next tick; then the batch is closed and written.
+        await Promise.resolve();
+        this.indexBatch = null;
+        await this.appendIndex(batch.text);
+        batch.resolve();
+      }
+    } finally {
+      this.indexWriting = false;
+    }
   }
 
   private async appendIndex(lines: string): Promise<void> {
@@ -607,12 +676,9 @@ export class Folder {
         if (Number.isSafeInteger(size) && size >= 0 && Number.isSafeInteger(date))
           this.meta.set(base, { size, date, ...(trace ? { trace } : {}) });
       } else if (fields[0] === 'S' && fields.length >= 3) {
-        try {
-          const value: unknown = JSON.parse(fields.slice(2).join('\t'));
-          if (isStructure(value)) this.structures.set(fields[1] as string, value);
-        } catch {
-          // A torn or damaged line: the structure is computed again when asked for.
-        }
+        // Parsed when first asked for (cachedStructure): opening a folder whose index holds 100k
+        // structures must not parse them all.
+        this.structures.set(fields[1] as string, fields.slice(2).join('\t'));
       }
     }
   }
@@ -626,7 +692,8 @@ export class Folder {
         ...(entry.trace ? { trace: entry.trace } : {}),
       });
       const structure = this.structures.get(entry.base);
-      if (structure) text += `S\t${entry.base}\t${JSON.stringify(structure)}\n`;
+      if (structure)
+        text += `S\t${entry.base}\t${typeof structure === 'string' ? structure : JSON.stringify(structure)}\n`;
     }
     const target = join(this.path, INDEX);
     const temp = `${target}.${process.pid}.tmp`;

@@ -4,8 +4,8 @@
  * expunged by another session meanwhile is skipped and the command ends `NO [EXPUNGEISSUED]`
  * (RFC 2180 §4.1.2). Output waits for the socket to drain between messages.
  */
-import { type ByteRange, isStoreError } from '@yubin/core';
-import { fetchPieces, type Piece, setsSeen } from '../fetch-response.js';
+import { type ByteRange, isStoreError, type MessageStructure } from '@yubin/core';
+import { fetchPieces, needsStructure, type Piece, setsSeen } from '../fetch-response.js';
 import { resolveMessages } from '../message-set.js';
 import { type FetchItem, parseFetch } from '../protocol/index.js';
 import type { CommandInput, Completion, ImapCommand, Session } from '../session.js';
@@ -14,6 +14,12 @@ import { SELECTED } from './states.js';
 
 /** Octets of FETCH responses gathered before one socket write. */
 const OUTPUT_BATCH = 64 * 1024;
+/**
+ * Structures (ENVELOPE, BODYSTRUCTURE, sections) requested ahead of the output: an uncached one
+ * costs a file read, so up to this many are read at once instead of one after the other. Output
+ * still goes out in order and waits for the socket.
+ */
+const STRUCTURE_PREFETCH = 48;
 
 export async function fetchMessages(session: Session, input: CommandInput): Promise<Completion | undefined> {
   const cmd = parseFetch(input.args);
@@ -34,22 +40,52 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
       for (const m of await box.view.setFlags(unseen, 'add', ['\\Seen'])) seenChanged.add(m.uid);
   }
   let expunged = false;
+  const prefetched = new Map<number, Promise<MessageStructure>>();
+  let ahead = 0;
+  const prefetch = (upTo: number) => {
+    for (; ahead < seqs.length && ahead < upTo; ahead++) {
+      const m = box.at(seqs[ahead] as number);
+      if (!m) continue;
+      const p = box.view.structure(m.uid);
+      // Awaited (and its error handled) in order below; never an unhandled rejection meanwhile.
+      p.catch(() => {});
+      prefetched.set(ahead, p);
+    }
+  };
+  const wantsStructure = items.some(needsStructure);
   // Responses are gathered into writes of about OUTPUT_BATCH octets: one syscall for many messages.
   let batch: Buffer[] = [];
   let batched = 0;
+  // Protocol text is gathered as one string and turned into bytes once, not per piece.
+  let text = '';
+  const endText = () => {
+    if (text === '') return;
+    const b = Buffer.from(text, 'utf8');
+    text = '';
+    // Already counted (as characters) when gathered.
+    batch.push(b);
+  };
   const flush = async () => {
+    endText();
     if (batch.length > 0)
       session.host.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
     batch = [];
     batched = 0;
     await session.host.drain();
   };
-  for (const seq of seqs) {
+  for (let i = 0; i < seqs.length; i++) {
+    const seq = seqs[i] as number;
     const meta = box.at(seq);
     if (!meta) continue;
+    let structure: Promise<MessageStructure> | undefined;
+    if (wantsStructure) {
+      prefetch(i + STRUCTURE_PREFETCH);
+      structure = prefetched.get(i);
+      prefetched.delete(i);
+    }
     let pieces: Piece[];
     try {
-      pieces = await fetchPieces(box, seq, meta, items, seenChanged.has(meta.uid));
+      pieces = await fetchPieces(box, seq, meta, items, seenChanged.has(meta.uid), structure);
     } catch (err) {
       if (isStoreError(err, 'EXPUNGED') || isStoreError(err, 'NOT_FOUND')) {
         expunged = true;
@@ -58,10 +94,13 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
       throw err;
     }
     for (const piece of pieces) {
-      if (typeof piece === 'string' || Buffer.isBuffer(piece)) {
-        const b = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-        batch.push(b);
-        batched += b.length;
+      if (typeof piece === 'string') {
+        text += piece;
+        batched += piece.length;
+      } else if (Buffer.isBuffer(piece)) {
+        endText();
+        batch.push(piece);
+        batched += piece.length;
       } else {
         await flush();
         if (!(await streamRange(session, meta.uid, piece.stream))) return undefined;

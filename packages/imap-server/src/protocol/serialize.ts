@@ -43,6 +43,8 @@ function quotable(b: Buffer, utf8: boolean): boolean {
 }
 
 const RAW_RE = /^[\x20-\x7e]*$/;
+/** US-ASCII without NUL, CR or LF: `quotable` in every mode, one octet per character. */
+const PLAIN_QUOTABLE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 
 export class ResponseBuilder {
   private readonly out: Buffer[] = [];
@@ -82,6 +84,11 @@ export class ResponseBuilder {
 
   /** RFC 3501 `string`: quoted when safe and short, else a literal. */
   string(v: string | Buffer): this {
+    // Most strings (header values, addresses) are short US-ASCII: quoted without a Buffer.
+    if (typeof v === 'string' && v.length <= this.maxQuoted && PLAIN_QUOTABLE.test(v)) {
+      this.pending += `"${v.includes('"') || v.includes('\\') ? v.replace(/["\\]/g, '\\$&') : v}"`;
+      return this;
+    }
     const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
     if (b.length <= this.maxQuoted && quotable(b, this.utf8)) {
       const s = b.toString(this.utf8 ? 'utf8' : 'latin1');
