@@ -7,7 +7,7 @@
  * - damaged, truncated and deleted `dovecot-uidlist` and `yubin-index` between two store instances.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INBOX, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -74,11 +74,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 const ALICE = 'alice@yubin.test';
 const BOB = 'bob@yubin.test';
 let root: string;
-let cleanup: () => Promise<void>;
 let s: MailStore;
 
 beforeEach(async () => {
-  ({ root, cleanup } = await tempRoot());
+  ({ root } = await tempRoot());
   s = store(root);
   await s.account(ALICE).ensure();
   await s.account(BOB).ensure();
@@ -88,7 +87,8 @@ beforeEach(async () => {
 afterEach(async () => {
   fault.fail = null;
   await s.close();
-  await cleanup();
+  // The store flushes its index lazily (a timer): retry while a last append lands.
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 /** Every file of a Maildir: root files and tmp/, new/, cur/ of INBOX and each folder. */
@@ -179,11 +179,17 @@ describe('disk full (ENOSPC injected at the file layer)', () => {
     await view.setFlags([1], 'add', ['old']);
     const before = await tree(ALICE);
     const keywords = await readFile(join(MAILDIR(root, ALICE), 'dovecot-keywords'), 'utf8');
-    // The dotlock write, then the keywords file write: either one failing must leave no trace.
-    for (const failOn of ['write', 'writeFile'] as const) {
-      fault.fail = (op) => op === failOn;
+    // The dotlock's creation, then (lock taken) the keywords file: either failing must leave no trace.
+    const failures: Array<[string, (op: Op, path: string) => boolean]> = [
+      ['dotlock', (op) => op === 'writeFile'],
+      ['dovecot-keywords', (op, path) => op === 'writeFile' && path.includes('dovecot-keywords')],
+    ];
+    for (const [what, fail] of failures) {
+      fault.fail = fail;
+      fault.hits = 0;
       await expect(view.setFlags([1], 'add', ['fresh'])).rejects.toMatchObject({ code: 'NO_SPACE' });
-      expect(await tree(ALICE), failOn).toEqual(before);
+      expect(fault.hits, what).toBe(1);
+      expect(await tree(ALICE), what).toEqual(before);
       expect(await readFile(join(MAILDIR(root, ALICE), 'dovecot-keywords'), 'utf8')).toBe(keywords);
     }
     expect(view.messages[0]?.flags).toEqual(['old']);
@@ -315,6 +321,31 @@ describe('corrupted uidlist or index, seen by the next store instance', () => {
     // UIDs 4 and 6 cannot be told from the file any more; what must not happen is that an old UID
     // comes back for another message under the same UIDVALIDITY (RFC 3501 §2.3.1.1).
     if ((await status()).uidValidity === uidValidity) expect(after).toEqual(before);
+  });
+
+  it('yubin-snapshot truncated or garbled while the folder is unchanged: detected, the listing comes from the files', async () => {
+    const before = await seed(5);
+    const md = MAILDIR(root, ALICE);
+    // Old directory mtimes make a listing trustworthy (MTIME_TRUST_MS), so the next open keeps one.
+    const past = new Date(Date.now() - 3600_000);
+    const age = async () => {
+      for (const sub of ['new', 'cur']) await utimes(join(md, sub), past, past);
+    };
+    await age();
+    expect(await list()).toEqual(before);
+    const snapshot = join(md, 'yubin-snapshot');
+    const text = await readFile(snapshot).catch(() => null);
+    expect(text, 'a trusted listing was saved').not.toBeNull();
+    const damages: Array<[string, Buffer]> = [
+      ['truncated', (text as Buffer).subarray(0, Math.floor((text as Buffer).length / 2))],
+      ['garbled', Buffer.from((text as Buffer).toString('latin1').replace(/\d/g, '7'), 'latin1')],
+      ['noise', Buffer.from([0x79, 0x75, 0x62, 0x69, 0x6e, 0x00, 0xff, 0x0a, 0x31, 0x09])],
+    ];
+    for (const [what, bytes] of damages) {
+      await writeFile(snapshot, bytes);
+      await age();
+      expect(await list(), what).toEqual(before);
+    }
   });
 
   it('index garbled, truncated mid-line or deleted: sizes, dates and structures come back from the files', async () => {
