@@ -60,8 +60,9 @@ describe('npm start: the whole stack', () => {
       const lock = await client.getMailboxLock('INBOX');
       try {
         const msg = await client.fetchOne('*', { source: true, envelope: true, uid: true });
-        expect(msg?.envelope?.subject).toBe('spine e2e');
-        imapSource = (msg as { source: Buffer }).source;
+        if (!msg) throw new Error('no message in INBOX');
+        expect(msg.envelope?.subject).toBe('spine e2e');
+        imapSource = msg.source as Buffer;
       } finally {
         lock.release();
       }
