@@ -4,7 +4,7 @@
  * compare case-insensitively against the decoded text (`@yubin/mime`: RFC 2047 words, transfer
  * encodings, charsets).
  */
-import { isStoreError, type MessageMeta } from '@yubin/core';
+import { isStoreError, type MessageMeta, type MessageStructure } from '@yubin/core';
 import { decodeHeaderValue, extractSearchText, parseHeader } from '@yubin/mime';
 import { bad } from './errors.js';
 import {
@@ -24,23 +24,45 @@ interface HeaderData {
   readonly fields: Map<string, string[]>;
 }
 
+/** Messages examined at once when the key reads their content: file reads overlap. */
+const SEARCH_CONCURRENCY = 32;
+/** Messages tested between two yields to the event loop when nothing is read (flags, sizes, sets). */
+const SEARCH_YIELD_EVERY = 2048;
+
 /** Per-message lazy data, so that each message is read at most once per SEARCH. */
 class Candidate {
   private header: Promise<HeaderData> | null = null;
   private body: Promise<string> | null = null;
+  private whole: Promise<{ structure: MessageStructure; raw: Buffer }> | null = null;
+  /** `wholeMessage`: the key reads the body too, so the header comes from the same single read. */
   constructor(
     readonly box: SelectedView,
     readonly seq: number,
     readonly meta: MessageMeta,
+    private readonly wholeMessage: boolean,
   ) {}
+
+  private message(): Promise<{ structure: MessageStructure; raw: Buffer }> {
+    this.whole ??= (async () => {
+      const structure = await this.box.view.structure(this.meta.uid);
+      return { structure, raw: await this.box.view.read(this.meta.uid) };
+    })();
+    return this.whole;
+  }
 
   headers(): Promise<HeaderData> {
     this.header ??= (async () => {
-      const st = await this.box.view.structure(this.meta.uid);
-      const bytes = await this.box.view.read(this.meta.uid, {
-        start: st.body.headerStart,
-        end: st.body.headerEnd,
-      });
+      let bytes: Buffer;
+      if (this.wholeMessage) {
+        const { structure, raw } = await this.message();
+        bytes = raw.subarray(structure.body.headerStart, structure.body.headerEnd);
+      } else {
+        const st = await this.box.view.structure(this.meta.uid);
+        bytes = await this.box.view.read(this.meta.uid, {
+          start: st.body.headerStart,
+          end: st.body.headerEnd,
+        });
+      }
       const fields = new Map<string, string[]>();
       for (const f of parseHeader(bytes)) {
         const key = f.name.toUpperCase();
@@ -56,9 +78,8 @@ class Candidate {
   /** Decoded text of the body parts (transfer encoding and charset undone), case-folded. */
   text(): Promise<string> {
     this.body ??= (async () => {
-      const st = await this.box.view.structure(this.meta.uid);
-      const raw = await this.box.view.read(this.meta.uid);
-      return fold(extractSearchText(raw, st).body);
+      const { structure, raw } = await this.message();
+      return fold(extractSearchText(raw, structure).body);
     })();
     return this.body;
   }
@@ -154,16 +175,75 @@ export async function evaluateSearch(
     }
   };
 
-  const out: number[] = [];
   const messages = box.view.messages;
-  for (let i = 0; i < messages.length; i++) {
-    const c = new Candidate(box, i + 1, messages[i] as MessageMeta);
+  const content = readsContent(key);
+  const wholeMessage = readsBody(key);
+  const matches = async (i: number): Promise<boolean> => {
+    const c = new Candidate(box, i + 1, messages[i] as MessageMeta, wholeMessage);
     try {
-      if (await test(key, c)) out.push(i + 1);
+      return await test(key, c);
     } catch (err) {
       // A message expunged by another session meanwhile matches nothing (RFC 2180 §4.1).
       if (!isStoreError(err, 'EXPUNGED') && !isStoreError(err, 'NOT_FOUND')) throw err;
+      return false;
     }
+  };
+  const out: number[] = [];
+  if (!content) {
+    for (let i = 0; i < messages.length; i++) {
+      if (await matches(i)) out.push(i + 1);
+      // Other sessions are served meanwhile, even over 100k messages.
+      if (i % SEARCH_YIELD_EVERY === SEARCH_YIELD_EVERY - 1) await new Promise((r) => setImmediate(r));
+    }
+    return out;
   }
+  // Messages are read SEARCH_CONCURRENCY at a time; results are collected in sequence order.
+  let next = 0;
+  const hits = new Uint8Array(messages.length);
+  const worker = async () => {
+    while (next < messages.length) {
+      const i = next++;
+      if (await matches(i)) hits[i] = 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, messages.length) }, worker));
+  for (let i = 0; i < hits.length; i++) if (hits[i] === 1) out.push(i + 1);
   return out;
+}
+
+/** True when evaluating `key` may read a message's header or body. */
+function readsContent(key: SearchKey): boolean {
+  switch (key.op) {
+    case 'and':
+      return key.keys.some(readsContent);
+    case 'or':
+      return readsContent(key.a) || readsContent(key.b);
+    case 'not':
+      return readsContent(key.key);
+    case 'date':
+      return key.field !== 'internal';
+    case 'header':
+    case 'body':
+    case 'text':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** True when evaluating `key` may read a message's body (then its header comes from the same read). */
+function readsBody(key: SearchKey): boolean {
+  switch (key.op) {
+    case 'and':
+      return key.keys.some(readsBody);
+    case 'or':
+      return readsBody(key.a) || readsBody(key.b);
+    case 'not':
+      return readsBody(key.key);
+    case 'body':
+    case 'text':
+      return true;
+    default:
+      return false;
+  }
 }

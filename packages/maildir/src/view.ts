@@ -30,6 +30,7 @@ import {
 import type { FileRef, Folder, Scan, ScanEntry } from './folder.js';
 import { mapLimit } from './fsutil.js';
 import { errnoCode } from './lock.js';
+import { readFileRange } from './read-range.js';
 
 /** Renames/unlinks in flight for one call. */
 const FILE_OP_CONCURRENCY = 16;
@@ -382,24 +383,23 @@ export class MaildirView implements MailboxView {
   }
 
   async read(uid: number, range?: ByteRange): Promise<Buffer> {
-    const { rec, handle } = await this.openFile(uid);
-    try {
-      const size = (await handle.stat()).size;
-      const { start, end } = this.clamp(size, range);
-      const buffer = Buffer.alloc(end - start);
-      let done = 0;
-      while (done < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
+    this.assertOpen();
+    const rec = this.rec(uid);
+    if (!rec) throw new StoreError('NOT_FOUND', `no message with UID ${uid}`);
+    if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return await readFileRange(this.folder.filePath(rec), range);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'read message');
+        // Renamed by another session or process (flags changed): find it again by its base.
+        const ref = await this.folder.find(rec.base);
+        if (!ref) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
+        rec.name = ref.name;
+        rec.sub = ref.sub;
       }
-      void rec;
-      return done === buffer.length ? buffer : buffer.subarray(0, done);
-    } catch (err) {
-      throw storeErrorFromFs(err, 'read message');
-    } finally {
-      await handle.close();
     }
+    throw new StoreError('TEMP', `message ${uid} keeps moving`);
   }
 
   async stream(uid: number, range?: ByteRange): Promise<Readable> {
