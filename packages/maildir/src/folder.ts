@@ -49,6 +49,13 @@ const STAT_CONCURRENCY = 32;
 
 export type Sub = 'new' | 'cur';
 
+/** Items handled between two yields to the event loop in whole-folder loops (100k messages). */
+const YIELD_EVERY = 8192;
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export interface FileRef {
   readonly base: string;
   readonly name: string;
@@ -126,6 +133,8 @@ export class Folder {
   private indexBatch: { text: string; done: Promise<void>; resolve: () => void } | null = null;
   private indexWriting = false;
   private indexLoaded = false;
+  private indexLoading: Promise<void> | null = null;
+  private indexRefresh: Promise<void> = Promise.resolve();
   private indexLines = 0;
   /** How much of the index file (identified by its inode) has been read, in whole lines. */
   private indexOffset = 0;
@@ -362,7 +371,7 @@ export class Folder {
     const keywords = await this.readKeywords();
     const key = keywords.join('\n');
     if (trusted.entries === null || trusted.keywordsKey !== key) {
-      trusted.entries = this.entriesOf(trusted.snapshot, keywords);
+      trusted.entries = await this.entriesOf(trusted.snapshot, keywords);
       trusted.keywordsKey = key;
     }
     const { uidValidity, nextUid } = trusted.snapshot;
@@ -370,11 +379,12 @@ export class Folder {
     return { uidValidity, nextUid, entries: trusted.entries, keywords, firstRecent };
   }
 
-  private entriesOf(snapshot: Snapshot, keywords: readonly string[]): ScanEntry[] {
+  private async entriesOf(snapshot: Snapshot, keywords: readonly string[]): Promise<ScanEntry[]> {
     const flagsOf = new Map<string, readonly Flag[]>();
     const source = snapshot.entries;
     const entries: ScanEntry[] = new Array(source.length);
     for (let i = 0; i < source.length; i++) {
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
       const e = source[i] as Snapshot['entries'][number];
       const colon = e.name.indexOf(':');
       const base = colon < 0 ? e.name : e.name.slice(0, colon);
@@ -463,6 +473,7 @@ export class Folder {
     const flagsOf = new Map<string, readonly Flag[]>();
     const entries: ScanEntry[] = new Array(refs.length);
     for (let i = 0; i < refs.length; i++) {
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
       const ref = refs[i] as FileRef & { uid: number };
       const meta = this.meta.get(ref.base) ?? { size: sizeFromBase(ref.base) ?? 0, date: Date.now() };
       const letters = ref.sub === 'cur' ? parseFileName(ref.name).letters : '';
@@ -624,14 +635,27 @@ export class Folder {
     }
   }
 
-  private async loadIndex(): Promise<void> {
-    if (this.indexLoaded) return;
-    await this.refreshIndex();
+  /** Every concurrent first caller (a FETCH prefetching 48 structures) waits for the one read. */
+  private loadIndex(): Promise<void> {
+    if (this.indexLoaded) return Promise.resolve();
+    this.indexLoading ??= this.refreshIndex().finally(() => {
+      this.indexLoading = null;
+    });
+    return this.indexLoading;
   }
 
-  /** Reads the lines appended to the index since the last read, by any process. */
-  private async refreshIndex(): Promise<void> {
-    this.indexLoaded = true;
+  /** Reads the lines appended to the index since the last read, by any process; one read at a time. */
+  private refreshIndex(): Promise<void> {
+    const run = this.indexRefresh
+      .then(() => this.readIndexTail())
+      .then(() => {
+        this.indexLoaded = true;
+      });
+    this.indexRefresh = run.catch(() => {});
+    return run;
+  }
+
+  private async readIndexTail(): Promise<void> {
     let handle: FileHandle;
     try {
       handle = await open(join(this.path, INDEX), 'r');
@@ -654,7 +678,7 @@ export class Folder {
       const end = chunk.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
       if (end === 0) return;
       this.indexOffset += end;
-      this.applyIndexLines(chunk.subarray(0, end).toString('utf8'));
+      await this.applyIndexLines(chunk.subarray(0, end).toString('utf8'));
     } catch (err) {
       this.log.warn({ folder: this.path, err }, 'index unreadable');
     } finally {
@@ -662,8 +686,12 @@ export class Folder {
     }
   }
 
-  private applyIndexLines(text: string): void {
-    for (const line of text.split('\n')) {
+  private async applyIndexLines(text: string): Promise<void> {
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      // A 100k-message index is tens of MB: let other sessions run while it is applied.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
+      const line = lines[i] as string;
       if (line === '') continue;
       this.indexLines++;
       const fields = line.split('\t');

@@ -118,7 +118,11 @@ export class MaildirView implements MailboxView {
     const entries = await view.claim(scan.entries);
     view._keywords = scan.keywords.filter((k) => k !== '');
     view._uidNext = scan.nextUid;
-    for (const entry of entries) view.push(entry);
+    for (let i = 0; i < entries.length; i++) {
+      // Opening 100k messages must not hold every other session of the process.
+      if (i % 8192 === 8191) await new Promise((resolve) => setImmediate(resolve));
+      view.push(entries[i] as ScanEntry);
+    }
     view.applied = entries;
     await view.takeRecent(scan, entries);
     return view;

@@ -72,6 +72,9 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
     batch = [];
     batched = 0;
     await session.host.drain();
+    // Cached structures resolve without I/O: without this, FETCH 1:* over 100k messages would hold
+    // the event loop (every other session) until its last line.
+    await new Promise((resolve) => setImmediate(resolve));
   };
   for (let i = 0; i < seqs.length; i++) {
     const seq = seqs[i] as number;
