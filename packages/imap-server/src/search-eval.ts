@@ -122,6 +122,46 @@ export async function evaluateSearch(
     return s;
   };
 
+  /** The keys that need no message content, evaluated without a promise per message. */
+  const testNow = (k: SearchKey, meta: MessageMeta, seq: number): boolean => {
+    switch (k.op) {
+      case 'all':
+        return true;
+      case 'and':
+        for (const sub of k.keys) if (!testNow(sub, meta, seq)) return false;
+        return true;
+      case 'or':
+        return testNow(k.a, meta, seq) || testNow(k.b, meta, seq);
+      case 'not':
+        return !testNow(k.key, meta, seq);
+      case 'flag': {
+        let has: boolean;
+        if (k.flag.toUpperCase() === '\\RECENT') has = box.isRecent(meta.uid);
+        else if (SYSTEM_FLAGS.has(k.flag.toUpperCase()))
+          has = meta.flags.some((f) => f.toUpperCase() === k.flag.toUpperCase());
+        // Keywords compare case-insensitively, as atoms do (RFC 3501 §9 flag-keyword).
+        else has = meta.flags.some((f) => f.toLowerCase() === k.flag.toLowerCase());
+        return has === k.set;
+      }
+      case 'size':
+        return k.cmp === 'larger' ? meta.size > k.size : meta.size < k.size;
+      case 'seq':
+      case 'uid':
+        return setOf(k).has(seq);
+      case 'date': {
+        if (k.field !== 'internal') throw new Error('content key in testNow');
+        const cmp = compareImapDate(toImapDate(meta.internalDate, 0), k.date);
+        return k.cmp === 'before' ? cmp < 0 : k.cmp === 'on' ? cmp === 0 : cmp >= 0;
+      }
+      case 'header':
+      case 'body':
+      case 'text':
+        throw new Error('content key in testNow');
+      case 'modseq':
+        throw bad('CONDSTORE is not supported');
+    }
+  };
+
   const test = async (k: SearchKey, c: Candidate): Promise<boolean> => {
     switch (k.op) {
       case 'all':
@@ -191,7 +231,7 @@ export async function evaluateSearch(
   const out: number[] = [];
   if (!content) {
     for (let i = 0; i < messages.length; i++) {
-      if (await matches(i)) out.push(i + 1);
+      if (testNow(key, messages[i] as MessageMeta, i + 1)) out.push(i + 1);
       // Other sessions are served meanwhile, even over 100k messages.
       if (i % SEARCH_YIELD_EVERY === SEARCH_YIELD_EVERY - 1) await new Promise((r) => setImmediate(r));
     }

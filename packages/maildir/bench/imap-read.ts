@@ -5,7 +5,10 @@
  * cached, and SEARCH TEXT over a 10k folder. Each phase also reports the longest event-loop stall.
  *
  *   node --import tsx bench/imap-read.ts [--dir /tmp/yubin-imap-bench] [--count 100000] [--search 10000]
- *        [--only select,fetch,search]
+ *        [--only select,fetch,search,mixed] [--mixed-seconds 10]
+ *
+ * mixed: 10 then 50 clients, each on its own 500-message folder, doing test-e2e's mix (FETCH
+ * BODY.PEEK[], FETCH 20 ENVELOPEs, STORE, SEARCH UNSEEN, STATUS, NOOP) for --mixed-seconds.
  *
  * The folder is written once into --dir and reused (writing 100k files takes a while); each run
  * removes the caches first, so "first SELECT" is always cold.
@@ -26,7 +29,8 @@ const { values } = parseArgs({
     dir: { type: 'string', default: '/tmp/yubin-imap-bench' },
     count: { type: 'string', default: '100000' },
     search: { type: 'string', default: '10000' },
-    only: { type: 'string', default: 'select,fetch,search' },
+    only: { type: 'string', default: 'select,fetch,search,mixed' },
+    'mixed-seconds': { type: 'string', default: '10' },
   },
 });
 const root = values.dir as string;
@@ -207,6 +211,54 @@ if (only.has('fetch')) {
       await c.command('EXAMINE INBOX');
       await timed(label, () => c.command('FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)'));
     });
+}
+if (only.has('mixed')) {
+  const users = Array.from({ length: 50 }, (_, i) => `mixed${i}@bench.test`);
+  for (const u of users) await writeFolder(u, 500, 4096, 0);
+  for (const clients of [10, 50]) {
+    const server = await startServer();
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    const latencies: number[] = [];
+    const end = Date.now() + Number(values['mixed-seconds']) * 1000;
+    await Promise.all(
+      users.slice(0, clients).map(async (u, ci) => {
+        const c = await Client.open(server.port);
+        await c.command(`LOGIN ${u} x`);
+        await c.command('SELECT INBOX');
+        let seed = ci + 1;
+        const next = () => {
+          seed = (seed * 1103515245 + 12345) % 2147483648;
+          return seed / 2147483648;
+        };
+        while (Date.now() < end) {
+          const x = next();
+          const n = 1 + Math.floor(next() * 500);
+          const cmd =
+            x < 0.35
+              ? `FETCH ${n} BODY.PEEK[]`
+              : x < 0.55
+                ? `FETCH ${n}:${Math.min(500, n + 19)} (UID FLAGS ENVELOPE)`
+                : x < 0.7
+                  ? `STORE ${n} +FLAGS.SILENT (\\Flagged)`
+                  : x < 0.8
+                    ? 'SEARCH UNSEEN'
+                    : x < 0.9
+                      ? 'STATUS INBOX (MESSAGES UNSEEN)'
+                      : 'NOOP';
+          latencies.push((await c.command(cmd)).ms);
+        }
+        c.close();
+      }),
+    );
+    h.disable();
+    await server.close();
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
+    console.log(
+      `mixed ${clients} clients: ${(latencies.length / Number(values['mixed-seconds'])).toFixed(0)} ops/s, p99 ${p99.toFixed(0)} ms, longest event-loop stall ${(h.max / 1e6).toFixed(0)} ms`,
+    );
+  }
 }
 if (only.has('search')) {
   await dropCaches(SEARCH);

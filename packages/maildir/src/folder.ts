@@ -120,6 +120,9 @@ interface Trusted {
 export class Folder {
   readonly uidlistPath: string;
   private trusted: Trusted | null = null;
+  /** The last regular scan's entries by file name, reused while unchanged. */
+  private lastEntries = new Map<string, ScanEntry>();
+  private lastKeywordsKey = '';
   /** The snapshot file last read (or found damaged), so that it is not read again unchanged. */
   private snapshotFile: FileStamp | null = null;
   /** This process's view of the uidlist, read incrementally. */
@@ -353,6 +356,9 @@ export class Folder {
       stampFile(this.uidlistPath),
     ]);
     if (!n || !c || !u) return null;
+    // A directory changed in the last MTIME_TRUST_MS matches no trusted listing: list it (a busy
+    // folder pays no snapshot read on top).
+    if (!n.trusted || !c.trusted) return null;
     const now = { new: n, cur: c, uidlist: u };
     if (!this.trusted || !stillValid(this.trusted.snapshot.stamps, now)) {
       let read: Awaited<ReturnType<typeof readSnapshotFile>>;
@@ -448,13 +454,18 @@ export class Folder {
     // what they added before treating any file as unknown, or this process would record the file
     // again without what they knew.
     await this.refreshIndex();
-    const refs: Array<FileRef & { uid: number }> = [];
+    // The listed file of each uidlist entry, in UID order (no object per message: the listing's own).
+    const refs: FileRef[] = [];
+    const uids: number[] = [];
+    const misses: FileRef[] = [];
     for (const entry of list.entries) {
       const colon = entry.name.indexOf(':');
       const file = files.get(colon < 0 ? entry.name : entry.name.slice(0, colon));
-      if (file) refs.push({ base: file.base, name: file.name, sub: file.sub, uid: entry.uid });
+      if (!file) continue;
+      refs.push(file);
+      uids.push(entry.uid);
+      if (!this.meta.has(file.base)) misses.push(file);
     }
-    const misses = refs.filter((ref) => !this.meta.has(ref.base));
     if (misses.length > 0) {
       let lines = '';
       await mapLimit(misses, STAT_CONCURRENCY, async (ref) => {
@@ -472,28 +483,44 @@ export class Folder {
     // Few distinct flag combinations exist in a folder: parse each once.
     const flagsOf = new Map<string, readonly Flag[]>();
     const entries: ScanEntry[] = new Array(refs.length);
+    // A busy folder is scanned after every change: entries that did not change are kept as they were.
+    const keywordsKey = keywords.join('\n');
+    const previous = keywordsKey === this.lastKeywordsKey ? this.lastEntries : null;
+    const byName = new Map<string, ScanEntry>();
     for (let i = 0; i < refs.length; i++) {
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
-      const ref = refs[i] as FileRef & { uid: number };
+      const ref = refs[i] as FileRef;
+      const uid = uids[i] as number;
       const meta = this.meta.get(ref.base) ?? { size: sizeFromBase(ref.base) ?? 0, date: Date.now() };
+      const before = previous?.get(ref.name);
+      if (
+        before &&
+        before.uid === uid &&
+        before.sub === ref.sub &&
+        before.size === meta.size &&
+        before.date.getTime() === meta.date &&
+        before.trace === meta.trace
+      ) {
+        entries[i] = before;
+        byName.set(ref.name, before);
+        continue;
+      }
       const letters = ref.sub === 'cur' ? parseFileName(ref.name).letters : '';
       let flags = flagsOf.get(letters);
       if (!flags) {
         flags = Object.freeze(flagsFromLetters(letters, keywords));
         flagsOf.set(letters, flags);
       }
-      entries[i] = {
-        uid: ref.uid,
-        base: ref.base,
-        name: ref.name,
-        sub: ref.sub,
-        size: meta.size,
-        date: new Date(meta.date),
-        letters,
-        ...(meta.trace ? { trace: meta.trace } : {}),
-        flags,
-      };
+      const date = new Date(meta.date);
+      const { base, name, sub } = ref;
+      const entry: ScanEntry = meta.trace
+        ? { uid, base, name, sub, size: meta.size, date, letters, trace: meta.trace, flags }
+        : { uid, base, name, sub, size: meta.size, date, letters, flags };
+      entries[i] = entry;
+      byName.set(ref.name, entry);
     }
+    this.lastEntries = byName;
+    this.lastKeywordsKey = keywordsKey;
     if (this.meta.size > 2 * entries.length + INDEX_SLACK) {
       // Expunged messages' cache entries: forget them in memory as the file compaction does on disk.
       const live = new Set(entries.map((e) => e.base));
