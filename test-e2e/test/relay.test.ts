@@ -184,7 +184,7 @@ describe('two yubin instances relay to each other (a.test → b.test)', () => {
     // `yubin trace` on each instance: A's half ends at B's 250, B's half starts there.
     const traceA = (await stackA?.yubin(['trace', messageId]))?.stdout ?? '';
     expect(traceA).toContain(`Message-ID ${messageId}`);
-    expect(traceA).toMatch(/relay delivered .*rcpt=bob@b\.test/);
+    expect(traceA).toMatch(/relayed to <bob@b\.test> via 127\.0\.0\.1: 250 /);
     const traceB = (await stackB?.yubin(['trace', messageId]))?.stdout ?? '';
     expect(traceB).toContain(`Message-ID ${messageId}`);
     expect(traceB).toMatch(/stored for bob@b\.test in INBOX/);
