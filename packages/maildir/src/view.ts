@@ -393,7 +393,7 @@ export class MaildirView implements MailboxView {
     if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        return await readFileRange(this.folder.filePath(rec), range);
+        return await readFileRange(this.folder.filePath(rec), range, rec.size);
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'read message');
         // Renamed by another session or process (flags changed): find it again by its base.
