@@ -18,6 +18,7 @@ import { type Dotlock, errnoCode, withDotlock } from './lock.js';
 import {
   type DirStamp,
   type FileStamp,
+  type MakeEntry,
   readSnapshotFile,
   type Snapshot,
   stampDir,
@@ -112,8 +113,9 @@ interface ListingStamps {
 
 /** The last trusted listing, with its entries ready to hand out (flags per keyword list). */
 interface Trusted {
-  readonly snapshot: Snapshot;
-  entries: readonly ScanEntry[] | null;
+  readonly snapshot: Snapshot<ScanEntry>;
+  /** The snapshot's entries with flags for the keyword list `keywordsKey`. */
+  entries: readonly ScanEntry[];
   keywordsKey: string;
 }
 
@@ -360,10 +362,12 @@ export class Folder {
     // folder pays no snapshot read on top).
     if (!n.trusted || !c.trusted) return null;
     const now = { new: n, cur: c, uidlist: u };
+    const keywords = await this.readKeywords();
+    const key = keywords.join('\n');
     if (!this.trusted || !stillValid(this.trusted.snapshot.stamps, now)) {
-      let read: Awaited<ReturnType<typeof readSnapshotFile>>;
+      let read: Awaited<ReturnType<typeof readSnapshotFile<ScanEntry>>>;
       try {
-        read = await readSnapshotFile(this.path, this.snapshotFile);
+        read = await readSnapshotFile(this.path, this.snapshotFile, entryMaker(keywords));
       } catch (err) {
         this.log.warn({ folder: this.path, err }, 'snapshot unreadable');
         return null;
@@ -371,48 +375,16 @@ export class Folder {
       if (!read?.snapshot) return null;
       this.snapshotFile = read.stamp;
       if (!stillValid(read.snapshot.stamps, now)) return null;
-      this.trusted = { snapshot: read.snapshot, entries: null, keywordsKey: '' };
+      this.trusted = { snapshot: read.snapshot, entries: read.snapshot.entries, keywordsKey: key };
     }
     const trusted = this.trusted;
-    const keywords = await this.readKeywords();
-    const key = keywords.join('\n');
-    if (trusted.entries === null || trusted.keywordsKey !== key) {
-      trusted.entries = await this.entriesOf(trusted.snapshot, keywords);
+    if (trusted.keywordsKey !== key) {
+      trusted.entries = await withKeywords(trusted.snapshot.entries, keywords);
       trusted.keywordsKey = key;
     }
     const { uidValidity, nextUid } = trusted.snapshot;
     const firstRecent = await this.readFirstRecent(trusted.entries, nextUid);
     return { uidValidity, nextUid, entries: trusted.entries, keywords, firstRecent };
-  }
-
-  private async entriesOf(snapshot: Snapshot, keywords: readonly string[]): Promise<ScanEntry[]> {
-    const flagsOf = new Map<string, readonly Flag[]>();
-    const source = snapshot.entries;
-    const entries: ScanEntry[] = new Array(source.length);
-    for (let i = 0; i < source.length; i++) {
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
-      const e = source[i] as Snapshot['entries'][number];
-      const colon = e.name.indexOf(':');
-      const base = colon < 0 ? e.name : e.name.slice(0, colon);
-      const letters = e.sub === 'cur' ? parseFileName(e.name).letters : '';
-      let flags = flagsOf.get(letters);
-      if (!flags) {
-        flags = Object.freeze(flagsFromLetters(letters, keywords));
-        flagsOf.set(letters, flags);
-      }
-      entries[i] = {
-        uid: e.uid,
-        base,
-        name: e.name,
-        sub: e.sub,
-        size: e.size,
-        date: new Date(e.date),
-        letters,
-        ...(e.trace ? { trace: e.trace } : {}),
-        flags,
-      };
-    }
-    return entries;
   }
 
   /** Keeps a trusted listing in memory and on disk for the next process. */
@@ -426,18 +398,11 @@ export class Folder {
     if (!n?.trusted || !c?.trusted || !u) return;
     const previous = this.trusted?.snapshot.stamps;
     if (previous && stillValid(previous, { new: n, cur: c, uidlist: u })) return;
-    const snapshot: Snapshot = {
+    const snapshot: Snapshot<ScanEntry> = {
       stamps: { new: n, cur: c, uidlist: u },
       uidValidity: list.uidValidity,
       nextUid: list.nextUid,
-      entries: entries.map((e) => ({
-        uid: e.uid,
-        sub: e.sub,
-        name: e.name,
-        size: e.size,
-        date: e.date.getTime(),
-        ...(e.trace ? { trace: e.trace } : {}),
-      })),
+      entries,
     };
     this.trusted = { snapshot, entries, keywordsKey: keywords.join('\n') };
     try {
@@ -760,6 +725,45 @@ export class Folder {
       this.log.warn({ folder: this.path, err }, 'index compaction failed');
     }
   }
+}
+
+/** Scan entries straight from snapshot lines; few distinct flag letter sets exist, each parsed once. */
+function entryMaker(keywords: readonly string[]): MakeEntry<ScanEntry> {
+  const flagsOf = new Map<string, readonly Flag[]>();
+  return (uid, sub, name, size, date, trace) => {
+    const colon = name.indexOf(':');
+    const base = colon < 0 ? name : name.slice(0, colon);
+    const letters = sub === 'cur' ? parseFileName(name).letters : '';
+    let flags = flagsOf.get(letters);
+    if (!flags) {
+      flags = Object.freeze(flagsFromLetters(letters, keywords));
+      flagsOf.set(letters, flags);
+    }
+    const d = new Date(date);
+    return trace
+      ? { uid, base, name, sub, size, date: d, letters, trace, flags }
+      : { uid, base, name, sub, size, date: d, letters, flags };
+  };
+}
+
+/** The same entries with flags for another keyword list (a keyword was added meanwhile). */
+async function withKeywords(
+  entries: readonly ScanEntry[],
+  keywords: readonly string[],
+): Promise<ScanEntry[]> {
+  const flagsOf = new Map<string, readonly Flag[]>();
+  const out: ScanEntry[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
+    const e = entries[i] as ScanEntry;
+    let flags = flagsOf.get(e.letters);
+    if (!flags) {
+      flags = Object.freeze(flagsFromLetters(e.letters, keywords));
+      flagsOf.set(e.letters, flags);
+    }
+    out[i] = { ...e, flags };
+  }
+  return out;
 }
 
 function isStructure(value: unknown): value is MessageStructure {

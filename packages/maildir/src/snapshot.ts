@@ -44,17 +44,27 @@ export interface SnapshotEntry {
   readonly sub: 'new' | 'cur';
   readonly name: string;
   readonly size: number;
-  readonly date: number;
+  readonly date: Date;
   readonly trace?: string;
 }
 
-export interface Snapshot {
+/** `E`: what the folder makes of each entry (its scan entries, built once while parsing). */
+export interface Snapshot<E extends SnapshotEntry = SnapshotEntry> {
   readonly stamps: SnapshotStamps;
   readonly uidValidity: number;
   readonly nextUid: number;
   /** Ascending UID. */
-  readonly entries: readonly SnapshotEntry[];
+  readonly entries: readonly E[];
 }
+
+export type MakeEntry<E> = (
+  uid: number,
+  sub: 'new' | 'cur',
+  name: string,
+  size: number,
+  date: number,
+  trace: string | undefined,
+) => E;
 
 /** Stamps a directory just before it is listed; null when it does not exist. */
 export async function stampDir(path: string): Promise<DirStamp | null> {
@@ -115,13 +125,13 @@ export function serializeSnapshot(snapshot: Snapshot): string {
   const parts: string[] = [`${header}\n`];
   for (const e of snapshot.entries)
     parts.push(
-      `${e.uid}\t${e.sub === 'new' ? 'n' : 'c'}\t${e.name}\t${e.size}\t${e.date}${e.trace ? `\t${e.trace}` : ''}\n`,
+      `${e.uid}\t${e.sub === 'new' ? 'n' : 'c'}\t${e.name}\t${e.size}\t${e.date.getTime()}${e.trace ? `\t${e.trace}` : ''}\n`,
     );
   return parts.join('');
 }
 
 /** Parses a snapshot; null when it is damaged or from another version (the folder is then listed). */
-export function parseSnapshot(text: string): Snapshot | null {
+export function parseSnapshot<E extends SnapshotEntry>(text: string, make: MakeEntry<E>): Snapshot<E> | null {
   const eol = text.indexOf('\n');
   if (eol < 0 || !text.endsWith('\n')) return null;
   const h = text.slice(0, eol).split('\t');
@@ -130,7 +140,7 @@ export function parseSnapshot(text: string): Snapshot | null {
   if (n.some((x) => !Number.isFinite(x))) return null;
   const [newMtime, newIno, curMtime, curIno, listMtime, listIno, listSize, uidValidity, nextUid, count] =
     n as [number, number, number, number, number, number, number, number, number, number];
-  const entries: SnapshotEntry[] = new Array(count);
+  const entries: E[] = new Array(count);
   let at = eol + 1;
   let last = 0;
   for (let i = 0; i < count; i++) {
@@ -150,9 +160,7 @@ export function parseSnapshot(text: string): Snapshot | null {
     if (!(uid > last) || !Number.isSafeInteger(size) || !Number.isSafeInteger(date)) return null;
     last = uid;
     const name = text.slice(t2 + 1, t3);
-    entries[i] = hasTrace
-      ? { uid, sub, name, size, date, trace: text.slice(t5 + 1, end) }
-      : { uid, sub, name, size, date };
+    entries[i] = make(uid, sub, name, size, date, hasTrace ? text.slice(t5 + 1, end) : undefined);
     at = end + 1;
   }
   if (at !== text.length) return null;
@@ -169,10 +177,11 @@ export function parseSnapshot(text: string): Snapshot | null {
 }
 
 /** Reads the snapshot file unless it is the one (same inode, size, mtime) read last time. */
-export async function readSnapshotFile(
+export async function readSnapshotFile<E extends SnapshotEntry>(
   folder: string,
   last: FileStamp | null,
-): Promise<{ stamp: FileStamp; snapshot: Snapshot | null } | null> {
+  make: MakeEntry<E>,
+): Promise<{ stamp: FileStamp; snapshot: Snapshot<E> | null } | null> {
   let handle: FileHandle;
   try {
     handle = await open(join(folder, SNAPSHOT), 'r');
@@ -185,7 +194,7 @@ export async function readSnapshotFile(
     const stamp = { mtimeMs: st.mtimeMs, ino: st.ino, size: st.size };
     if (last && last.ino === stamp.ino && last.size === stamp.size && last.mtimeMs === stamp.mtimeMs)
       return { stamp, snapshot: null };
-    return { stamp, snapshot: parseSnapshot((await handle.readFile()).toString('utf8')) };
+    return { stamp, snapshot: parseSnapshot((await handle.readFile()).toString('utf8'), make) };
   } finally {
     await handle.close();
   }
