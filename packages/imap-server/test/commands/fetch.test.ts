@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { message, seed, selected, startServer, type TestServer, transcript } from '../helpers.js';
 
 let t: TestServer;
@@ -215,5 +215,36 @@ describe('FETCH', () => {
     );
     a.close();
     b.close();
+  });
+});
+
+describe('FETCH of many messages with structures read ahead', () => {
+  it('answers in sequence order and ends NO [EXPUNGEISSUED] when one was expunged meanwhile (RFC 2180 §4.1.2)', async () => {
+    await t.store.account('alice@yubin.test').create('Ahead');
+    const subjects = Array.from({ length: 60 }, (_, i) => `m${i + 1}`);
+    await seed(
+      t,
+      'Ahead',
+      subjects.map((s) => message(s)),
+    );
+    const s = await selected(t, 'Ahead');
+    const view = await t.store.account('alice@yubin.test').open('Ahead');
+    await view.setFlags([50], 'add', ['\\Deleted']);
+    await view.expunge();
+    await view.close();
+    // Let the change notification reach the selected session: FETCH then keeps message 50 as expunged.
+    await new Promise((r) => setTimeout(r, 50));
+    s.send('a FETCH 1:60 (UID ENVELOPE)');
+    const lines = await s.readUntil(/^a (OK|NO|BAD)/);
+    const fetched = lines
+      .filter((l) => / FETCH \(UID \d+ ENVELOPE/.test(l))
+      .map((l) => Number(/UID (\d+)/.exec(l)?.[1]));
+    const expected = Array.from({ length: 60 }, (_, i) => i + 1).filter((uid) => uid !== 50);
+    expect(fetched).toEqual(expected);
+    const subjectsSeen = lines.filter((l) => l.includes('ENVELOPE')).map((l) => /" "(m\d+)"/.exec(l)?.[1]);
+    expect(subjectsSeen).toEqual(expected.map((u) => `m${u}`));
+    const last = lines[lines.length - 1] ?? '';
+    expect(last).toMatch(/^a NO \[EXPUNGEISSUED\] /);
+    s.close();
   });
 });

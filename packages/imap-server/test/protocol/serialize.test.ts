@@ -43,6 +43,22 @@ describe('ResponseBuilder strings', () => {
       '"é"',
     );
   });
+  it('writes a US-ASCII JS string exactly as the same octets given as a Buffer (fast path)', () => {
+    for (const v of [
+      'hello',
+      'a "b" \\c',
+      'tab\there',
+      '\x01ctl\x7f',
+      'a\rb',
+      'nul\0',
+      '',
+      'x'.repeat(1024),
+      'y'.repeat(1025),
+    ])
+      expect(wire(new ResponseBuilder().string(v).toBuffers()), JSON.stringify(v)).toBe(
+        wire(new ResponseBuilder().string(Buffer.from(v, 'latin1')).toBuffers()),
+      );
+  });
   it('sends long strings as literals', () => {
     expect(wire(new ResponseBuilder({ maxQuoted: 3 }).string('abcd').toBuffers())).toBe('{4}\r\nabcd');
   });
