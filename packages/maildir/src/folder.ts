@@ -305,7 +305,7 @@ export class Folder {
         } finally {
           await handle.close();
         }
-        this.uidlist.appended(Buffer.byteLength(lines), added);
+        this.uidlist.appended(lines, added);
       }
       return result;
     });

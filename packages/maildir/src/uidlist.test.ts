@@ -72,6 +72,15 @@ describe('UidlistReader', () => {
       expect(next?.byBase.get('d,S=4')?.uid).toBe(4);
       await appendFile(path, 'n,S=5\n');
       expect((await reader.read())?.list.entries.map((e) => e.uid)).toEqual([1, 2, 3, 4, 5]);
+      // A rewrite that the file system gives the same inode (ext4 reuses the old number) and a
+      // larger size: the parsed bytes changed, so it must be read whole, not as an append.
+      await writeFile(
+        path,
+        '3 V100 N8 Gabc\n6 :f,S=6\n7 :g,S=7\n8 :h,S=8\n9 :i,S=9\n10 :j,S=10\n11 :k,S=11\n',
+      );
+      const inPlace = await reader.read();
+      expect(inPlace?.list.entries.map((e) => e.uid)).toEqual([6, 7, 8, 9, 10, 11]);
+      expect(inPlace?.byBase.has('c,S=3')).toBe(false);
       // A rewrite (rename over the file) has a new inode: read whole.
       await writeFile(`${path}.new`, '3 V100 N10 Gabc\n9 :z,S=9\n');
       await rename(`${path}.new`, path);

@@ -114,6 +114,9 @@ export function entriesByBase(list: Uidlist): Map<string, UidlistEntry> {
 export class UidlistReader {
   private ino = -1;
   private offset = 0;
+  /** The header line and the bytes just before `offset`, as last read: see `unchanged()`. */
+  private header = Buffer.alloc(0);
+  private sample = Buffer.alloc(0);
   private list: Uidlist | null = null;
   private byBase = new Map<string, UidlistEntry>();
 
@@ -130,13 +133,22 @@ export class UidlistReader {
     }
     try {
       const st = await handle.stat();
-      if (st.ino !== this.ino || st.size < this.offset || this.list === null) {
-        const text = (await handle.readFile()).toString('utf8');
+      if (
+        st.ino !== this.ino ||
+        st.size < this.offset ||
+        this.list === null ||
+        !(await this.unchanged(handle))
+      ) {
+        const bytes = await handle.readFile();
+        const text = bytes.toString('utf8');
         const list = parseUidlist(text);
         if (!list) return this.reset();
         this.ino = st.ino;
         // parseUidlist ignores a torn last line; so does the offset.
-        this.offset = Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1));
+        this.offset = bytes.lastIndexOf(0x0a) + 1;
+        this.header = Buffer.from(bytes.subarray(0, bytes.indexOf(0x0a) + 1));
+        this.sample = Buffer.alloc(0);
+        this.remember(bytes.subarray(0, this.offset));
         this.list = list;
         this.byBase = entriesByBase(list);
         return { list, byBase: this.byBase };
@@ -147,6 +159,7 @@ export class UidlistReader {
         const end = tail.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
         if (end > 0) {
           this.offset += end;
+          this.remember(tail.subarray(0, end));
           const added = parseEntries(tail.subarray(0, end).toString('utf8'), this.list);
           if (added.length > 0) {
             const last = added[added.length - 1] as UidlistEntry;
@@ -165,10 +178,34 @@ export class UidlistReader {
     }
   }
 
+  /**
+   * A rewrite renames a new file over the uidlist, and the file system may give it the inode number
+   * the old one had (ext4 does, alternating two numbers): the same inode and a larger size do not
+   * prove an append. Appending is what happened only if the bytes already parsed are unchanged; the
+   * header line and the bytes just before the offset are checked (a rewrite that drops or changes
+   * entries moves those bytes). Two small reads instead of the whole file.
+   */
+  private async unchanged(handle: FileHandle): Promise<boolean> {
+    const check = async (expected: Buffer, position: number) => {
+      const got = Buffer.alloc(expected.length);
+      const { bytesRead } = await handle.read(got, 0, got.length, position);
+      return bytesRead === expected.length && got.equals(expected);
+    };
+    return (await check(this.header, 0)) && (await check(this.sample, this.offset - this.sample.length));
+  }
+
+  /** Extends the sample with bytes just parsed (they end at `offset`). */
+  private remember(parsed: Buffer): void {
+    const joined = Buffer.concat([this.sample, parsed.subarray(Math.max(0, parsed.length - SAMPLE_BYTES))]);
+    this.sample = Buffer.from(joined.subarray(Math.max(0, joined.length - SAMPLE_BYTES)));
+  }
+
   /** After this process appended `text` (whole lines) for `entries`: no need to read them back. */
-  appended(bytes: number, entries: readonly UidlistEntry[]): void {
+  appended(text: string, entries: readonly UidlistEntry[]): void {
     if (this.list === null || entries.length === 0) return;
-    this.offset += bytes;
+    const bytes = Buffer.from(text);
+    this.offset += bytes.length;
+    this.remember(bytes);
     for (const e of entries) this.byBase.set(parseFileName(e.name).base, e);
     const last = entries[entries.length - 1] as UidlistEntry;
     this.list = {
@@ -181,11 +218,15 @@ export class UidlistReader {
   private reset(): null {
     this.ino = -1;
     this.offset = 0;
+    this.header = Buffer.alloc(0);
+    this.sample = Buffer.alloc(0);
     this.list = null;
     this.byBase = new Map();
     return null;
   }
 }
+
+const SAMPLE_BYTES = 256;
 
 /** Entry lines appended after `list`'s last one (same rules as parseUidlist: ascending UIDs only). */
 function parseEntries(text: string, list: Uidlist): UidlistEntry[] {
