@@ -3,7 +3,8 @@
  * Maildir root, first line the limits (`<bytes>S,<count>C`), then `<bytes> <count>` delta lines
  * appended by every writer. Recalculated from the files when missing, unreadable or too big.
  */
-import { appendFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { appendFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseFileName, sizeFromBase } from './flags.js';
 import { listFiles, readTextOrNull } from './fsutil.js';
@@ -100,9 +101,17 @@ export async function readUsage(maildir: string, limits: QuotaLimits): Promise<U
   const parsed = text === null ? null : parseMaildirsize(text);
   if (parsed && parsed.header === header) return parsed.usage;
   const usage = await calculateUsage(maildir);
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${header}\n${usage.bytes} ${usage.messages}\n`);
-  await rename(temp, path);
+  // Several readers (concurrent RCPTs in one process, other processes) may recalculate at once:
+  // each writes its own temp file, and whichever rename lands last wins with an equally valid total.
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, `${header}\n${usage.bytes} ${usage.messages}\n`);
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    // The file is a cache of the total: failing to rewrite it costs a recalculation later, no more.
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
   return usage;
 }
 

@@ -240,3 +240,27 @@ describe('quota of a user without mail', () => {
     }
   });
 });
+
+describe('quota under concurrency', () => {
+  it('recalculates maildirsize from many concurrent callers without failing any of them', async () => {
+    const limited = store(root, { quotaFor: async () => ({ maxBytes: 10_000_000 }) });
+    try {
+      for (let i = 0; i < 5; i++)
+        await deliver(limited, ['alice@yubin.test'], `Subject: ${i}\r\n\r\nbody\r\n`);
+      // A limits change makes every reader recalculate (the header no longer matches).
+      const changed = store(root, { quotaFor: async () => ({ maxBytes: 20_000_000 }) });
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => changed.account('alice@yubin.test').quota()),
+        );
+        expect(new Set(results.map((r) => r.messages))).toEqual(new Set([5]));
+        const leftovers = (await readdir(MAILDIR(root))).filter((f) => f.startsWith('maildirsize.'));
+        expect(leftovers).toEqual([]);
+      } finally {
+        await changed.close();
+      }
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -14,6 +14,7 @@ import {
   isLoopbackAddress,
   type Log,
   type MailStore,
+  type QuotaUsage,
   type RecipientResolver,
 } from '@yubin/core';
 import { authenticate } from 'mailauth';
@@ -302,7 +303,15 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     const mailArgs = session.envelope.mailFrom ? session.envelope.mailFrom.args : false;
     const mailSize = (mailArgs && Number(mailArgs.SIZE)) || 0;
     for (const user of route.users) {
-      const quota = await options.store.account(user).quota();
+      let quota: QuotaUsage;
+      try {
+        quota = await options.store.account(user).quota();
+      } catch (err) {
+        // The resolver knows the user: a store failure here is ours and passing (RFC 5321 §4.2.5:
+        // 451), never a permanent "no such mailbox" that would make the sender bounce the mail.
+        tx.log.error({ err, rcpt, user }, 'quota check failed');
+        throw REPLY.temporary();
+      }
       const overBytes = quota.maxBytes !== undefined && quota.bytes + mailSize > quota.maxBytes;
       const overCount = quota.maxMessages !== undefined && quota.messages + 1 > quota.maxMessages;
       if (overBytes || overCount) {

@@ -238,7 +238,8 @@ describe('SMTP ingress transcripts', () => {
   });
 
   it('answers a store failure at RCPT with 451 4.3.0, never the internal message', async () => {
-    h.memory.failNext('quota', 'TEMP', { message: 'quota: ENOENT /var/lib/yubin/secret/path' });
+    // NOT_FOUND is what a missing file maps to: at RCPT it must still be temporary, never 550.
+    h.memory.failNext('quota', 'NOT_FOUND', { message: 'quota: ENOENT /var/lib/yubin/secret/path' });
     await transcript(
       { port: h.port },
       `
