@@ -22,4 +22,4 @@ export {
   type SmtpTls,
 } from './ingress.js';
 export { REPLY, smtpReplyForError, smtpReplyForStoreError } from './replies.js';
-export { type SmtpServerLogger, smtpServerLogger } from './smtp-log.js';
+export { type SmtpServerLogger, sessionLogs, smtpServerLogger } from './smtp-log.js';

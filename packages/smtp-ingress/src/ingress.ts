@@ -29,7 +29,7 @@ import {
 import { installEnhancedCodeOverride, SmtpReplyError } from './enhanced-codes.js';
 import { deliveredToHeader, receivedHeader, returnPathHeader } from './headers.js';
 import { REPLY, smtpReplyForError } from './replies.js';
-import { smtpServerLogger } from './smtp-log.js';
+import { sessionLogs, smtpServerLogger } from './smtp-log.js';
 
 /** RFC 5321 §4.5.3.1.8 requires accepting at least 100 recipients. */
 export const DEFAULT_MAX_RECIPIENTS = 100;
@@ -184,17 +184,9 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
   const newTraceId = options.newTraceId ?? defaultTraceId;
   const perAddress = new Map<string, number>();
   const transactions = new WeakMap<SMTPServerSession, Transaction>();
-  const sessionLogs = new WeakMap<SMTPServerSession, Log>();
   let open = 0;
 
-  const sessionLog = (session: SMTPServerSession): Log => {
-    let l = sessionLogs.get(session);
-    if (!l) {
-      l = log.child({ cid: session.id });
-      sessionLogs.set(session, l);
-    }
-    return l;
-  };
+  const sessionLog = sessionLogs(log);
 
   const serverOptions: SMTPServerOptions = {
     name: options.hostname,

@@ -15,6 +15,19 @@ function mask(text: string): string {
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
+/** A child logger per smtp-server session (`cid` = the session id), made once and reused. */
+export function sessionLogs(log: Log): (session: { readonly id: string }) => Log {
+  const children = new WeakMap<object, Log>();
+  return (session) => {
+    let child = children.get(session);
+    if (!child) {
+      child = log.child({ cid: session.id });
+      children.set(session, child);
+    }
+    return child;
+  };
+}
+
 export interface SmtpServerLogger {
   trace(...args: unknown[]): void;
   debug(...args: unknown[]): void;

@@ -36,6 +36,7 @@ import {
   returnPathHeader,
   SmtpReplyError,
   type SmtpTls,
+  sessionLogs,
   smtpReplyForError,
   smtpServerLogger,
 } from '@yubin/smtp-ingress';
@@ -126,17 +127,9 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
   const newTraceId = options.newTraceId ?? defaultTraceId;
   const users = new WeakMap<SMTPServerSession, string>();
   const transactions = new WeakMap<SMTPServerSession, Transaction>();
-  const sessionLogs = new WeakMap<SMTPServerSession, Log>();
   if (options.implicitTls && !options.tls) throw new Error('implicit TLS submission needs a certificate');
 
-  const sessionLog = (session: SMTPServerSession): Log => {
-    let l = sessionLogs.get(session);
-    if (!l) {
-      l = log.child({ cid: session.id });
-      sessionLogs.set(session, l);
-    }
-    return l;
-  };
+  const sessionLog = sessionLogs(log);
 
   const serverOptions: SMTPServerOptions = {
     name: options.hostname,
