@@ -14,8 +14,9 @@ export function smtpReplyForStoreError(code: StoreErrorCode): SmtpReplyError {
       return new SmtpReplyError(452, '4.3.1', 'Insufficient system storage, try again later');
     case 'TOO_BIG':
       return new SmtpReplyError(552, '5.3.4', 'Message too big for system');
+    // Unknown users are refused at RCPT by the resolver (550 5.1.1); a store NOT_FOUND later means
+    // a file or folder vanished under us: the rule for failures after DATA is 451.
     case 'NOT_FOUND':
-      return new SmtpReplyError(550, '5.1.1', 'Mailbox unavailable');
     case 'IN_USE':
     case 'TEMP':
     case 'EXISTS':

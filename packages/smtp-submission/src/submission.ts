@@ -131,6 +131,13 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
 
   const sessionLog = sessionLogs(log);
 
+  /** STYLE.md §4: a hook answers with a mapped reply, never an internal error message. */
+  const hookError = (session: SMTPServerSession, err: unknown): Error => {
+    const reply = smtpReplyForError(err);
+    if (reply !== err) sessionLog(session).error({ err }, 'submission hook failed');
+    return reply;
+  };
+
   const serverOptions: SMTPServerOptions = {
     name: options.hostname,
     banner: 'yubin ESMTP submission ready',
@@ -165,28 +172,28 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
     onAuth(auth, session, callback) {
       handleAuth(auth, session).then(
         (user) => callback(null, { user }),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => callback(hookError(session, err)),
       );
     },
 
     onMailFrom(address, session, callback) {
       handleMailFrom(address, session).then(
         () => callback(),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => callback(hookError(session, err)),
       );
     },
 
     onRcptTo(address, session, callback) {
       handleRcpt(address, session).then(
         () => callback(),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => callback(hookError(session, err)),
       );
     },
 
     onData(stream, session, callback) {
       handleData(stream, session).then(
         (message) => callback(null, message),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => callback(hookError(session, err)),
       );
     },
   };

@@ -159,6 +159,32 @@ describe('SMTP submission (RFC 6409)', () => {
     `,
     ));
 
+  it('answers a store failure at delivery with 451 4.3.0, never the internal error (STYLE.md §4)', async () => {
+    store.failNext('commit', 'NOT_FOUND', { message: 'commit: ENOENT /var/lib/yubin/secret' });
+    await transcript(
+      { port },
+      `
+      S: 220 *
+      C: HELO c
+      S: 250 *
+      C: AUTH PLAIN ${PLAIN_ALICE}
+      S: 235 *
+      C: MAIL FROM:<alice@a.test>
+      S: 250 *
+      C: RCPT TO:<bob@a.test>
+      S: 250 *
+      C: DATA
+      S: 354 *
+      C: Subject: x
+      C:
+      C: body
+      C: .
+      S: 451 4.3.0 Local error in processing, try again later
+    `,
+    );
+    expect(await inbox('bob@a.test')).toEqual([]);
+  });
+
   it('delivers locally and queues the rest, with Message-ID, Date and a verifiable DKIM signature', async () => {
     const transport = nodemailer.createTransport({
       host: '127.0.0.1',
