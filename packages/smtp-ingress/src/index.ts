@@ -22,4 +22,5 @@ export {
   type SmtpTls,
 } from './ingress.js';
 export { REPLY, smtpReplyForError, smtpReplyForStoreError } from './replies.js';
+export { lookupRoute } from './route.js';
 export { type SmtpServerLogger, sessionLogs, smtpServerLogger } from './smtp-log.js';

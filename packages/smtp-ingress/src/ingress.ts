@@ -29,6 +29,7 @@ import {
 import { installEnhancedCodeOverride, SmtpReplyError } from './enhanced-codes.js';
 import { deliveredToHeader, receivedHeader, returnPathHeader } from './headers.js';
 import { REPLY, smtpReplyForError } from './replies.js';
+import { lookupRoute } from './route.js';
 import { sessionLogs, smtpServerLogger } from './smtp-log.js';
 
 /** RFC 5321 §4.5.3.1.8 requires accepting at least 100 recipients. */
@@ -274,13 +275,7 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     const tx = transactions.get(session);
     if (!tx) throw REPLY.temporary();
     const rcpt = address.address;
-    let route: Awaited<ReturnType<RecipientResolver['resolve']>>;
-    try {
-      route = await options.resolver.resolve(rcpt);
-    } catch (err) {
-      tx.log.error({ err, rcpt }, 'recipient lookup failed');
-      throw REPLY.temporary();
-    }
+    const route = await lookupRoute(options.resolver, rcpt, tx.log);
     if (route.kind === 'foreign') {
       // RFC 5321 §3.6.2 / §7.1: no relaying for unauthenticated clients.
       tx.log.info({ rcpt, remote: session.remoteAddress }, 'relay denied');

@@ -31,6 +31,7 @@ import {
   DEFAULT_MAX_RECIPIENTS,
   deliveredToHeader,
   installEnhancedCodeOverride,
+  lookupRoute,
   REPLY,
   receivedHeader,
   returnPathHeader,
@@ -252,13 +253,7 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
     const tx = transactions.get(session);
     if (!tx) throw REPLY.temporary();
     const rcpt = address.address;
-    let route: Awaited<ReturnType<RecipientResolver['resolve']>>;
-    try {
-      route = await options.resolver.resolve(rcpt);
-    } catch (err) {
-      tx.log.error({ err, rcpt }, 'recipient lookup failed');
-      throw REPLY.temporary();
-    }
+    const route = await lookupRoute(options.resolver, rcpt, tx.log);
     if (route.kind === 'unknown') {
       tx.log.info({ rcpt }, 'unknown recipient');
       throw REPLY.unknownUser();
