@@ -6,5 +6,3 @@ export {
   type LogLevel,
   REDACT_PATHS,
 } from './logger.js';
-export { MASK, type MaskOptions, maskAuthLine } from './mask.js';
-export { createSmtpServerLogger, type SmtpServerLogger } from './smtp-server-logger.js';

@@ -22,8 +22,8 @@ export interface CreateLoggerOptions {
 }
 
 /**
- * Fields whose values never reach a log line. The protocol lines themselves are masked with
- * `maskAuthLine` before they are logged.
+ * Fields whose values never reach a log line. Protocol lines are masked by each protocol engine
+ * before they are logged (POP3 `maskCommandLine`, IMAP `maskCommand`, SMTP `smtpServerLogger`).
  */
 export const REDACT_PATHS: readonly string[] = [
   'password',
