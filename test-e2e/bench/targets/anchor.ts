@@ -269,6 +269,7 @@ export async function startAnchor(options: AnchorOptions): Promise<Target> {
     smtpPids: postfixPids,
     imapPids: dovecotPids,
     pop3Pids: dovecotPids,
+    freshImap: async () => {},
     adopt: async () => {
       await sh('chown', ['-R', `${MAIL_UID}:${MAIL_GID}`, mailRoot]);
     },

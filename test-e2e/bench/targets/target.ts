@@ -12,6 +12,12 @@ export interface Target {
   imapPids(): Promise<number[]>;
   /** Process roots that serve POP3. */
   pop3Pids(): Promise<number[]>;
+  /**
+   * Restart the IMAP server so a memory figure starts from a fresh process, not one whose heap
+   * grew during earlier workloads (and may shrink during the next one). No-op where every session
+   * has its own process anyway (Dovecot).
+   */
+  freshImap(): Promise<void>;
   /** After files were written directly into mailRoot: make them the server's own. */
   adopt(): Promise<void>;
   /** Stops every process of this target; safe to call twice. */

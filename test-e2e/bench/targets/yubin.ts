@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAccounts } from '@yubin/accounts';
@@ -21,6 +22,20 @@ export interface YubinOptions {
   readonly maxConnections: number;
   /** Write V8 CPU profiles of every yubin process here (`node --cpu-prof`), on exit. */
   readonly profileDir?: string;
+}
+
+/** True when a server on `port` sends its greeting line. */
+async function greets(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('data', (d: Buffer) => done(d.toString().startsWith('* OK')));
+  });
 }
 
 export async function startYubin(options: YubinOptions): Promise<Target> {
@@ -128,6 +143,19 @@ export async function startYubin(options: YubinOptions): Promise<Target> {
     smtpPids: () => service('smtp'),
     imapPids: () => service('imap'),
     pop3Pids: () => service('pop3'),
+    freshImap: async () => {
+      // The launcher restarts a service that exits (after 500 ms the first time).
+      const [old] = await service('imap');
+      if (old === undefined) throw new Error('no yubin IMAP process to restart');
+      process.kill(old, 'SIGTERM');
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      for (;;) {
+        if (Date.now() > deadline) throw new Error('the yubin IMAP process did not come back');
+        await new Promise((r) => setTimeout(r, 100));
+        const [pid] = await service('imap');
+        if (pid !== undefined && pid !== old && (await greets(ports.imap))) return;
+      }
+    },
     adopt: async () => {},
     stop,
     notes: [

@@ -281,8 +281,13 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
       const logins = Array.from({ length: s.idleSessions }, (_, i) =>
         login(holders[i % holders.length] as string),
       );
-      const pids = await target.imapPids();
-      const before = await treeMemory(pids);
+      // The baseline is a fresh server that has served one login, not one whose heap grew (and is
+      // still shrinking) from the workloads above: otherwise the marginal figure can go negative.
+      await target.freshImap();
+      const warm = await ImapSession.login(target.ports.imap, holders[0] as string, PASSWORD);
+      await warm.logout();
+      await new Promise((res) => setTimeout(res, 1_000));
+      const before = await treeMemory(await target.imapPids());
       let during = before;
       const r = await imapJobs(
         ctx,
