@@ -13,6 +13,13 @@ export type {
 export { decodeMailboxName, encodeMailboxName } from './mutf7.js';
 export { isLoopbackAddress } from './net.js';
 export {
+  DEFAULT_DATA_RATE_GRACE_MS,
+  DEFAULT_MIN_DATA_RATE,
+  SlowClientGuard,
+  type SlowClientLimits,
+  type SlowClientVerdict,
+} from './slow-client.js';
+export {
   type AppendOptions,
   type AppendResult,
   type ByteRange,

@@ -5,7 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { type Authenticator, isLoopbackAddress, type Log, type MailStore } from '@yubin/core';
+import {
+  type Authenticator,
+  isLoopbackAddress,
+  type Log,
+  type MailStore,
+  SlowClientGuard,
+  type SlowClientVerdict,
+} from '@yubin/core';
 import { type FramedLine, LineFramer, MAX_SASL_RESPONSE_LINE } from './parser.js';
 import { Pop3Session, type Pop3Transport } from './session.js';
 
@@ -27,7 +34,11 @@ const LINGER_MS = 10_000;
 export interface Pop3Limits {
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
-  /** RFC 1939 §3 autologout; the RFC asks for at least 10 minutes (lower it only in tests). */
+  /**
+   * RFC 1939 §3 autologout; the RFC asks for at least 10 minutes (lower it only in tests). It is
+   * also the per-record deadline: a command line must be complete within this time of our last
+   * answer, however many partial bytes arrive meanwhile, and so must a STLS handshake.
+   */
   readonly idleTimeoutMs: number;
   readonly maxBadCommands: number;
   readonly maxAuthFailures: number;
@@ -77,8 +88,12 @@ class Connection implements Pop3Transport {
   private readonly queue: FramedLine[] = [];
   private running = false;
   private paused = false;
+  /** Timed out: nothing more the client sends is read. */
+  private dropping = false;
   session: Pop3Session | null = null;
   private readonly closedWaiters: Array<() => void> = [];
+  /** Slowloris protection: partial lines never extend the wait for a command. */
+  private readonly guard: SlowClientGuard;
 
   constructor(
     socket: net.Socket,
@@ -91,12 +106,21 @@ class Connection implements Pop3Transport {
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.loopback = isLoopbackAddress(this.remoteAddress);
     this.framer.limit = MAX_SASL_RESPONSE_LINE;
+    // POP3 clients send no bulk data (RFC 1939: every command is one line), so no rate check.
+    this.guard = new SlowClientGuard(
+      { recordTimeoutMs: idleTimeoutMs, minDataRate: 0, dataRateGraceMs: 0 },
+      (verdict) => this.timedOut(verdict),
+    );
     this.attach(socket);
   }
 
   private attach(socket: net.Socket): void {
     socket.on('data', (chunk: Buffer) => {
-      if (socket !== this.socket) return;
+      if (socket !== this.socket || this.dropping) return;
+      // Only a complete line restarts the wait; the bytes of the next one are just counted.
+      const lf = chunk.lastIndexOf(0x0a);
+      if (lf >= 0) this.guard.recordReceived();
+      this.guard.received(chunk.length - lf - 1);
       for (const line of this.framer.push(chunk)) this.queue.push(line);
       if (this.queue.length >= MAX_PIPELINED_LINES && !this.paused) {
         this.paused = true;
@@ -106,23 +130,35 @@ class Connection implements Pop3Transport {
     });
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => this.onClose());
-    socket.setTimeout(this.idleTimeoutMs);
-    socket.on('timeout', () => {
-      if (socket !== this.socket) return;
+  }
+
+  private timedOut(verdict: SlowClientVerdict): void {
+    if (this.closed) return;
+    if (verdict.reason === 'record-timeout' && verdict.octets === 0) {
       // RFC 1939 §3: on autologout the server closes "without removing any messages or sending any response".
-      this.log.info({ idleMs: this.idleTimeoutMs }, 'idle timeout');
+      this.log.info({ idleMs: verdict.waitedMs }, 'idle timeout');
       this.destroy();
-    });
+      return;
+    }
+    // A line begun and never finished is not idleness but a client too slow to serve: say why.
+    this.log.info(verdict, 'slow client dropped');
+    this.dropping = true;
+    void this.write('-ERR timeout exceeded, closing connection\r\n');
+    this.end();
   }
 
   write(data: string | Buffer): Promise<void> {
     const socket = this.socket;
     if (this.closed || !socket.writable) return Promise.resolve();
     if (socket.write(data)) return Promise.resolve();
+    // The client owes us reading what we wrote: a client that never reads is timed out like one
+    // that never writes.
+    this.guard.awaitRecord();
     return new Promise((resolve) => {
       const done = () => {
         socket.off('drain', done);
         socket.off('close', done);
+        if (this.running) this.guard.busy();
         resolve();
       };
       socket.on('drain', done);
@@ -136,17 +172,19 @@ class Connection implements Pop3Transport {
     this.framer.reset();
     const plain = this.socket;
     plain.removeAllListeners('data');
-    plain.removeAllListeners('timeout');
     const contextOf = this.server.tls;
     if (contextOf === undefined) throw new Error('no TLS context');
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: contextOf() });
     this.socket = secure;
-    // A client that never starts its handshake is idle like any other.
-    plain.setTimeout(this.idleTimeoutMs, () => secure.destroy());
+    // The handshake is one record: it must be done within the deadline, however it is dribbled.
+    const deadline = setTimeout(() => {
+      this.log.info({ timeoutMs: this.idleTimeoutMs }, 'tls handshake timeout');
+      secure.destroy();
+    }, this.idleTimeoutMs);
     try {
       await handshake(secure);
     } finally {
-      plain.setTimeout(0);
+      clearTimeout(deadline);
     }
     this.secure = true;
     this.attach(secure);
@@ -162,6 +200,7 @@ class Connection implements Pop3Transport {
 
   destroy(): void {
     this.queue.length = 0;
+    this.guard.stop();
     this.socket.destroy();
   }
 
@@ -176,9 +215,13 @@ class Connection implements Pop3Transport {
     if (this.running || session === null) return;
     this.running = true;
     void (async () => {
+      let handled = false;
       try {
         while (this.queue.length > 0 && !session.finished) {
           const line = this.queue.shift() as FramedLine;
+          // We owe the answer: no deadline while the command runs (the store may be slow).
+          this.guard.busy();
+          handled = true;
           await session.handle(line);
           if (this.paused && this.queue.length < MAX_PIPELINED_LINES / 2) {
             this.paused = false;
@@ -191,6 +234,8 @@ class Connection implements Pop3Transport {
       } finally {
         this.running = false;
       }
+      // Answered: the wait for the next command starts now (partial bytes meanwhile don't count).
+      if (handled && !this.dropping) this.guard.awaitRecord();
       if (this.closed) await this.finish();
     })();
   }
@@ -198,6 +243,7 @@ class Connection implements Pop3Transport {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.guard.stop();
     this.server.forget(this);
     // Lines already received (a pipelined QUIT among them) are still processed, then the session ends.
     if (!this.running) void this.finish();
@@ -290,15 +336,17 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
         return;
       }
       const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: contextOf() });
-      raw.setTimeout(limits.idleTimeoutMs, () => secure.destroy());
+      // A deadline, not an inactivity timer: a handshake dribbled byte by byte ends in time too.
+      const deadline = setTimeout(() => secure.destroy(), limits.idleTimeoutMs);
       try {
         await handshake(secure);
       } catch (err) {
         if (!refuse) release(address);
         log.info({ err, remoteAddress: address }, 'tls handshake failed');
         return;
+      } finally {
+        clearTimeout(deadline);
       }
-      raw.setTimeout(0);
       socket = secure;
     }
     if (refuse) {
