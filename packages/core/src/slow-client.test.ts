@@ -45,6 +45,13 @@ describe('SlowClientGuard (clock passed in)', () => {
     expect(verdict).toMatchObject({ reason: 'data-rate', octets: 20, elapsedMs: 300, minDataRate: 500 });
   });
 
+  it('counts the literals of one command as one stretch of bulk data', () => {
+    const g = new SlowClientGuard(LIMITS, undefined, T0);
+    g.beginData(T0);
+    g.beginData(T0 + 150); // the next literal: no new grace period
+    expect(g.check(T0 + 200)).toMatchObject({ reason: 'data-rate', octets: 0, elapsedMs: 200 });
+  });
+
   it('keeps bulk data at or above the minimum rate, pauses bounded by the record timeout', () => {
     const g = new SlowClientGuard(LIMITS, undefined, T0);
     g.beginData(T0);

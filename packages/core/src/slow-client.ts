@@ -105,9 +105,12 @@ export class SlowClientGuard {
     if (this.phase !== 'stopped') this.phase = 'busy';
   }
 
-  /** Bulk data starts (SMTP after `354`, IMAP after `+` or at a non-synchronizing literal). */
+  /**
+   * Bulk data starts (SMTP after `354`, IMAP after `+` or at a non-synchronizing literal). Already
+   * in bulk data (a command's second literal), the count goes on: one grace period per command.
+   */
   beginData(now = Date.now()): void {
-    if (this.phase === 'stopped') return;
+    if (this.phase === 'stopped' || this.phase === 'data') return;
     this.phase = 'data';
     this.since = now;
     this.lastOctetAt = now;

@@ -1,4 +1,5 @@
 /** Bounds of the IMAP server, each with its source (STYLE.md §5). All but the RFC minimums are overridable through `ImapServerOptions.limits`. */
+import { DEFAULT_DATA_RATE_GRACE_MS, DEFAULT_MIN_DATA_RATE } from '@yubin/core';
 
 /** RFC 3501 §5.4: an inactivity autologout timer MUST be of at least 30 minutes. */
 export const IMAP_AUTOLOGOUT_MS = 30 * 60_000;
@@ -17,7 +18,11 @@ export const MAX_CONNECTIONS = 20_000;
 export const MAX_CONNECTIONS_PER_ADDRESS = 200;
 /** How often the shared sweeper looks for connections past their autologout deadline. */
 export const IDLE_SWEEP_INTERVAL_MS = 15_000;
-/** An unauthenticated connection gets far less patience than a logged-in one. */
+/**
+ * An unauthenticated connection gets far less patience than a logged-in one. RFC 9051 §5.4: the
+ * 30-minute minimum applies to sessions after authentication; a shortened pre-authentication
+ * timer is allowed, to protect the server from denial of service.
+ */
 export const PREAUTH_TIMEOUT_MS = 60_000;
 
 export interface ImapLimits {
@@ -26,7 +31,18 @@ export interface ImapLimits {
   readonly maxLineLength: number;
   readonly maxLiteralSize: number;
   readonly appendLimit: number;
+  /**
+   * RFC 3501 §5.4 autologout after authentication, IDLE included. Also the per-record deadline:
+   * a command line (or IDLE's DONE, or an AUTHENTICATE response) must be complete within it of
+   * our last answer; partial bytes do not extend it.
+   */
   readonly idleTimeoutMs: number;
+  /** The same before authentication (RFC 9051 §5.4); the shorter of this and `idleTimeoutMs` applies. */
+  readonly preauthTimeoutMs: number;
+  /** Least average rate of literal data (APPEND), octets per second after the grace period; 0: off. */
+  readonly minDataRate: number;
+  /** How long literal data may arrive slower than `minDataRate` before the rate counts. */
+  readonly dataRateGraceMs: number;
   readonly maxBadCommands: number;
   readonly maxAuthFailures: number;
 }
@@ -38,6 +54,9 @@ export const DEFAULT_LIMITS: ImapLimits = {
   maxLiteralSize: MAX_LITERAL_SIZE,
   appendLimit: APPEND_LIMIT,
   idleTimeoutMs: IMAP_AUTOLOGOUT_MS,
+  preauthTimeoutMs: PREAUTH_TIMEOUT_MS,
+  minDataRate: DEFAULT_MIN_DATA_RATE,
+  dataRateGraceMs: DEFAULT_DATA_RATE_GRACE_MS,
   maxBadCommands: MAX_BAD_COMMANDS,
   maxAuthFailures: MAX_AUTH_FAILURES,
 };

@@ -6,7 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import type { Authenticator, Log, MailStore } from '@yubin/core';
+import {
+  type Authenticator,
+  type Log,
+  type MailStore,
+  SlowClientGuard,
+  type SlowClientVerdict,
+} from '@yubin/core';
 import { badCommand, dispatch, writeTagged } from './dispatcher.js';
 import { DEFAULT_LIMITS, IDLE_SWEEP_INTERVAL_MS, type ImapLimits } from './limits.js';
 import { CommandReader, type ReadResult, type Token } from './protocol/index.js';
@@ -60,15 +66,22 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
   let closing = false;
 
   // One timer for every connection: an idle session costs no timer of its own (RFC 3501 §5.4).
+  // It checks each connection's deadlines (autologout, per-record, literal data rate).
   const sweep = () => {
     const now = Date.now();
-    for (const c of open) if (now - c.lastActivity >= limits.idleTimeoutMs) c.autologout();
+    for (const c of open) c.checkDeadline(now);
   };
+  const shortest = Math.min(
+    limits.idleTimeoutMs,
+    limits.preauthTimeoutMs,
+    limits.minDataRate > 0 ? limits.dataRateGraceMs : Number.POSITIVE_INFINITY,
+  );
+  const sweepEvery = Math.max(10, Math.min(IDLE_SWEEP_INTERVAL_MS, shortest / 4));
   const track = (c: Connection, address: string) => {
     open.add(c);
     perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     if (sweeper === null) {
-      sweeper = setInterval(sweep, Math.max(10, Math.min(IDLE_SWEEP_INTERVAL_MS, limits.idleTimeoutMs / 4)));
+      sweeper = setInterval(sweep, sweepEvery);
       sweeper.unref();
     }
   };
@@ -148,14 +161,18 @@ let nextConnectionId = 0;
 
 /** One client connection: framing, literals, raw lines, output backpressure, TLS upgrade. */
 class Connection implements SessionHost {
-  lastActivity = Date.now();
   closed = false;
   private reader: CommandReader;
   private readonly session: Session;
   private readonly log: Log;
   private waiter: (() => void) | null = null;
+  /**
+   * Slowloris protection, polled by the server's sweeper: partial lines never extend the wait for
+   * a command, and literal data must keep a minimum rate.
+   */
+  private readonly guard: SlowClientGuard;
   private readonly onData = (chunk: Buffer) => {
-    this.lastActivity = Date.now();
+    this.guard.received(chunk.length);
     this.reader.push(chunk);
     if (this.reader.buffered > MAX_BACKLOG) this.socket.pause();
     this.wake();
@@ -178,6 +195,35 @@ class Connection implements SessionHost {
     this.log = options.log.child({ app: 'imap', cid: id });
     this.reader = this.newReader();
     this.session = new Session(config, this, this.log, { remoteAddress, secure, id });
+    // Started before any TLS handshake: an implicit-TLS handshake is the first record awaited.
+    this.guard = new SlowClientGuard({
+      recordTimeoutMs: this.recordTimeoutMs(),
+      minDataRate: config.limits.minDataRate,
+      dataRateGraceMs: config.limits.dataRateGraceMs,
+    });
+    if (socket instanceof tls.TLSSocket) this.handshake(socket);
+  }
+
+  /** Until the TLS handshake completes, nothing can be said to the client: a timeout just closes. */
+  private handshaking = false;
+  private handshake(socket: tls.TLSSocket): void {
+    this.handshaking = true;
+    socket.once('secure', () => {
+      this.handshaking = false;
+    });
+  }
+
+  /** RFC 9051 §5.4: a shorter timer before authentication, the autologout timer after. */
+  private recordTimeoutMs(): number {
+    const l = this.config.limits;
+    if (this.session.state.s === 'notAuthenticated') return Math.min(l.preauthTimeoutMs, l.idleTimeoutMs);
+    return l.idleTimeoutMs;
+  }
+
+  /** The server answered: the wait for the next command starts now, with the timer of the new state. */
+  private answered(): void {
+    this.guard.setRecordTimeout(this.recordTimeoutMs());
+    this.guard.awaitRecord();
   }
 
   private newReader(): CommandReader {
@@ -253,18 +299,30 @@ class Connection implements SessionHost {
       case 'command': {
         if (this.options.transcript)
           this.log.info({ dir: 'C', line: maskCommand(r.tag, r.name, r.args) }, 'wire');
-        return dispatch(this.session, r);
+        // We owe the answer: no deadline while the command runs, except where it waits for the
+        // client (readLine, drain).
+        this.guard.busy();
+        const outcome = await dispatch(this.session, r);
+        this.answered();
+        return outcome;
       }
       case 'needLiteral': {
-        if (r.nonSync) return 'continue';
+        // The literal (and the rest of its command, other literals included) is bulk data: it
+        // must arrive at the minimum rate, like Postfix's DATA (smtpd_min_data_rate).
+        if (r.nonSync) {
+          this.guard.beginData();
+          return 'continue';
+        }
         if (r.size > literalLimit(this.config.limits)) {
           // RFC 7889 §4 / RFC 3501 §7.5: refuse before the client sends the data.
           writeTagged(this.session, r.tag, 'NO', 'Literal too big', 'TOOBIG');
           this.reader.rejectLiteral();
+          this.answered();
           return 'continue';
         }
         this.write('+ Ready for literal data\r\n');
         this.reader.acceptLiteral();
+        this.guard.beginData();
         return 'continue';
       }
       case 'line':
@@ -274,6 +332,7 @@ class Connection implements SessionHost {
           this.session.untagged(`BYE ${r.code ? `[${r.code}] ` : ''}${r.text}`);
           return 'close';
         }
+        this.answered();
         if (r.code === 'TOOBIG' && r.tag !== undefined) {
           writeTagged(this.session, r.tag, 'NO', r.text, 'TOOBIG');
           return 'continue';
@@ -300,6 +359,8 @@ class Connection implements SessionHost {
   async drain(): Promise<void> {
     const socket = this.socket;
     if (!socket.writableNeedDrain || this.closed) return;
+    // The client owes us reading: one that never reads is timed out like one that never writes.
+    this.guard.awaitRecord();
     await new Promise<void>((resolve) => {
       const done = () => {
         socket.off('drain', done);
@@ -309,11 +370,16 @@ class Connection implements SessionHost {
       socket.on('drain', done);
       socket.on('close', done);
     });
+    this.guard.busy();
   }
 
   async readLine(): Promise<string | null> {
     this.reader.expectLine();
+    // The client owes a line (IDLE's DONE, an AUTHENTICATE response): the deadline runs. RFC 3501
+    // §5.4 autologout applies during IDLE; our untagged updates do not extend it.
+    this.guard.awaitRecord();
     const r = await this.nextResult();
+    this.guard.busy();
     if (r === null) return null;
     if (r.kind !== 'line') return null;
     if (this.options.transcript)
@@ -329,6 +395,7 @@ class Connection implements SessionHost {
     this.reader = this.newReader();
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.options.tls() });
     this.socket = secure;
+    this.handshake(secure);
     this.attach(secure);
     this.session.secure = true;
     if (plain.isPaused()) plain.resume();
@@ -339,11 +406,32 @@ class Connection implements SessionHost {
     this.finish();
   }
 
-  /** RFC 3501 §5.4: autologout after the inactivity timer expires, IDLE included. */
-  autologout(): void {
+  /** Called by the sweeper: ends the connection once one of its deadlines has passed. */
+  checkDeadline(now: number): void {
     if (this.closed) return;
-    this.log.info({ idleMs: Date.now() - this.lastActivity }, 'autologout');
-    this.session.untagged('BYE Autologout; idle for too long');
+    const verdict = this.guard.check(now);
+    if (verdict !== null) this.timedOut(verdict);
+  }
+
+  private timedOut(verdict: SlowClientVerdict): void {
+    this.guard.stop();
+    if (this.handshaking) {
+      this.log.info(verdict, 'tls handshake timeout');
+      this.abort();
+      return;
+    }
+    if (verdict.reason === 'record-timeout' && verdict.octets === 0) {
+      // RFC 3501 §5.4: autologout after the inactivity timer expires, IDLE included.
+      this.log.info({ idleMs: verdict.waitedMs }, 'autologout');
+      this.session.untagged('BYE Autologout; idle for too long');
+    } else {
+      this.log.info(verdict, 'slow client dropped');
+      this.session.untagged(
+        verdict.reason === 'data-rate'
+          ? 'BYE Literal data arriving too slowly'
+          : 'BYE Command line not completed in time',
+      );
+    }
     this.end();
   }
 
@@ -365,6 +453,7 @@ class Connection implements SessionHost {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    this.guard.stop();
     this.wake();
     this.onFinish();
     this.log.debug('connection closed');
