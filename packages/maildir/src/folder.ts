@@ -26,6 +26,7 @@ import {
   stillValid,
   writeSnapshotFile,
 } from './snapshot.js';
+import { UidRecordFile } from './uid-record.js';
 import {
   entriesByBase,
   newGuid,
@@ -129,6 +130,8 @@ export class Folder {
   private snapshotFile: FileStamp | null = null;
   /** This process's view of the uidlist, read incrementally. */
   private readonly uidlist: UidlistReader;
+  /** The next UID to give, kept apart from the uidlist (RFC 3501 §2.3.1.1: see uid-record.ts). */
+  private readonly uidRecord: UidRecordFile;
   private readonly meta = new Map<string, CachedMeta>();
   /** base → structure; a string is its index line's JSON, parsed when first asked for. */
   private readonly structures = new Map<string, MessageStructure | string>();
@@ -152,6 +155,7 @@ export class Folder {
   ) {
     this.uidlistPath = join(path, UIDLIST);
     this.uidlist = new UidlistReader(this.uidlistPath);
+    this.uidRecord = new UidRecordFile(path, log);
   }
 
   sub(sub: Sub | 'tmp'): string {
@@ -238,7 +242,7 @@ export class Folder {
 
   /** Under the lock: re-reads everything, assigns UIDs to unknown files, drops confirmed-gone entries. */
   private async rebuildLocked(lock: Dotlock): Promise<Scan> {
-    let list = await this.readUidlist();
+    let list = await this.uidRecord.reconcile(await this.readUidlist(), this.uidlist.torn);
     const listed = await this.listing();
     let files = listed.files;
     if (list && countKnown(list, files) < list.entries.length) files = union(files, await this.readFiles());
@@ -259,6 +263,7 @@ export class Folder {
     for (const base of unknown) entries.push({ uid: nextUid++, name: (files.get(base) as FileRef).name });
     const updated: Uidlist = { uidValidity: list.uidValidity, nextUid, guid: list.guid, entries };
     const text = serializeUidlist(updated);
+    await this.uidRecord.rewriting(updated);
     await lock.replace(text);
     // Stamped after the rename: its size is ours alone unless another process appended meanwhile
     // (then the snapshot is not trusted, as the size differs).
@@ -274,7 +279,8 @@ export class Folder {
   async assign(names: readonly string[]): Promise<Map<string, number>> {
     return this.locked(async (lock) => {
       const current = await this.uidlist.read();
-      if (!current) {
+      // A torn last line is rewritten away first: an appended line would run into it.
+      if (!current || this.uidlist.torn) {
         await this.rebuildLocked(lock);
         const rebuilt = await this.uidlist.read();
         if (!rebuilt) return new Map();
@@ -282,7 +288,7 @@ export class Folder {
       }
       const { list, byBase } = current;
       const result = new Map<string, number>();
-      let next = list.nextUid;
+      let next = await this.uidRecord.nextUid(list, this.uidlist.generation);
       let lines = '';
       const added: UidlistEntry[] = [];
       for (const name of names) {
@@ -306,6 +312,7 @@ export class Folder {
           await handle.close();
         }
         this.uidlist.appended(lines, added);
+        await this.uidRecord.assigned({ uidValidity: list.uidValidity, nextUid: next });
       }
       return result;
     });

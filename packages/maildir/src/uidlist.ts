@@ -119,6 +119,14 @@ export class UidlistReader {
   private sample = Buffer.alloc(0);
   private list: Uidlist | null = null;
   private byBase = new Map<string, UidlistEntry>();
+  /**
+   * The file, as last read, ends in a partial line. A concurrent appender's line in progress when read
+   * without the lock; under the lock (Dovecot appends under the same dotlock), a crashed append or a
+   * file cut mid-line: nothing may be appended to it (the next line would run into the torn one).
+   */
+  torn = false;
+  /** Counts full reads: equal values mean the file only grew by appends in between. */
+  generation = 0;
 
   constructor(private readonly path: string) {}
 
@@ -142,10 +150,12 @@ export class UidlistReader {
         const bytes = await handle.readFile();
         const text = bytes.toString('utf8');
         const list = parseUidlist(text);
+        this.generation++;
         if (!list) return this.reset();
         this.ino = st.ino;
         // parseUidlist ignores a torn last line; so does the offset.
         this.offset = bytes.lastIndexOf(0x0a) + 1;
+        this.torn = bytes.length > this.offset;
         this.header = Buffer.from(bytes.subarray(0, bytes.indexOf(0x0a) + 1));
         this.sample = Buffer.alloc(0);
         this.remember(bytes.subarray(0, this.offset));
@@ -157,6 +167,7 @@ export class UidlistReader {
         const tail = Buffer.alloc(st.size - this.offset);
         const { bytesRead } = await handle.read(tail, 0, tail.length, this.offset);
         const end = tail.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
+        this.torn = bytesRead > end;
         if (end > 0) {
           this.offset += end;
           this.remember(tail.subarray(0, end));
@@ -171,6 +182,8 @@ export class UidlistReader {
             };
           }
         }
+      } else {
+        this.torn = false;
       }
       return { list: this.list, byBase: this.byBase };
     } finally {
@@ -216,6 +229,7 @@ export class UidlistReader {
   }
 
   private reset(): null {
+    this.torn = false;
     this.ino = -1;
     this.offset = 0;
     this.header = Buffer.alloc(0);

@@ -11,7 +11,8 @@ import { readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { INBOX, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { INDEX, UIDLIST } from '../src/index.js';
+import { INDEX, parseUidlist, UIDLIST } from '../src/index.js';
+import { readUidRecord, serializeUidRecord, UIDNEXT } from '../src/uid-record.js';
 import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
 
 type Op = 'write' | 'sync' | 'writeFile' | 'appendFile' | 'rename' | 'copyFile';
@@ -237,17 +238,110 @@ async function status() {
   }
 }
 
+/** Delivers one more message through a fresh store (as the SMTP process would) and returns its UID. */
+async function deliverFresh(body: string): Promise<number | undefined> {
+  const fresh = store(root);
+  try {
+    return (await deliver(fresh, [ALICE], body))[0]?.uid;
+  } finally {
+    await fresh.close();
+  }
+}
+
 describe('corrupted uidlist or index, seen by the next store instance', () => {
   const uidlistPath = () => join(MAILDIR(root, ALICE), UIDLIST);
   const indexPath = () => join(MAILDIR(root, ALICE), INDEX);
+  const recordPath = () => join(MAILDIR(root, ALICE), UIDNEXT);
+  const entries = async () =>
+    parseUidlist(await readFile(uidlistPath(), 'utf8'))?.entries.map((e) => e.uid) ?? null;
 
-  it('a torn last line (crash mid-append): every message, same UIDs, same UIDVALIDITY', async () => {
+  it('the uid record follows every assignment: next UID and UIDVALIDITY, as in the uidlist', async () => {
+    await seed(5);
+    const { uidValidity, uidNext } = await status();
+    expect(uidNext).toBe(6);
+    expect(await readUidRecord(recordPath())).toEqual({ uidValidity, nextUid: 6 });
+    expect(await deliverFresh('Subject: m6\r\n\r\nbody 6\r\n')).toBe(6);
+    expect(await readUidRecord(recordPath())).toEqual({ uidValidity, nextUid: 7 });
+    // Dovecot's format is untouched: it reads the same file.
+    expect(await readFile(uidlistPath(), 'utf8')).toMatch(/^3 V\d+ N\d+ G[0-9a-f]{32}\n(\d+ :[^\n]+\n){6}$/);
+  });
+
+  it('a torn last line (crash mid-append, the record not yet written): every message, same UIDs, same UIDVALIDITY; the next append does not run into it', async () => {
     const before = await seed(5);
     const { uidValidity } = await status();
     const text = await readFile(uidlistPath(), 'utf8');
     await writeFile(uidlistPath(), text.slice(0, -7));
+    // The record is written after the append's fsync: a crash mid-append leaves it at the line's UID.
+    await writeFile(recordPath(), serializeUidRecord({ uidValidity, nextUid: 5 }));
     expect(await list()).toEqual(before);
     expect((await status()).uidValidity).toBe(uidValidity);
+    expect(await deliverFresh('Subject: m6\r\n\r\nbody 6\r\n')).toBe(6);
+    expect(await entries()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('cut mid-line with the record ahead (the line was whole, its UID may have been seen): that message gets a new UID above every one given, same UIDVALIDITY', async () => {
+    const before = await seed(5);
+    const { uidValidity } = await status();
+    const text = await readFile(uidlistPath(), 'utf8');
+    await writeFile(uidlistPath(), text.slice(0, -7));
+    const after = await list();
+    expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
+    expect(after.map((m) => m.uid)).toEqual([1, 2, 3, 4, 6]);
+    const now = await status();
+    expect([now.uidValidity, now.uidNext]).toEqual([uidValidity, 7]);
+  });
+
+  it('cut mid-line and the record garbled (both damaged): next UID uncertain → new UIDVALIDITY, every message exactly once, UIDs 1..n', async () => {
+    const before = await seed(5);
+    const { uidValidity } = await status();
+    const text = await readFile(uidlistPath(), 'utf8');
+    await writeFile(uidlistPath(), text.slice(0, -7));
+    const record = await readFile(recordPath(), 'latin1');
+    await writeFile(recordPath(), record.replace('N0000000006', 'N0000000003'), 'latin1');
+    const after = await list();
+    expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
+    expect(after.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
+    const now = await status();
+    expect(now.uidValidity).toBeGreaterThan(uidValidity);
+    expect(await readUidRecord(recordPath())).toEqual({ uidValidity: now.uidValidity, nextUid: 6 });
+  });
+
+  it('uidlist emptied and the record deleted (both damaged): new UIDVALIDITY, every message exactly once', async () => {
+    const before = await seed(4);
+    const { uidValidity } = await status();
+    await truncate(uidlistPath(), 0);
+    await rm(recordPath());
+    const after = await list();
+    expect(after.map((m) => [m.uid, m.body, m.flags])).toEqual(
+      before.map((m, i) => [i + 1, m.body, m.flags]),
+    );
+    expect((await status()).uidValidity).toBeGreaterThan(uidValidity);
+  });
+
+  it('uid record deleted, emptied, cut or garbled while the uidlist is whole: same UIDs, same UIDVALIDITY; the next delivery writes it again', async () => {
+    const before = await seed(4);
+    const { uidValidity } = await status();
+    const good = await readFile(recordPath());
+    const damages: Array<[string, () => Promise<void>]> = [
+      ['deleted', () => rm(recordPath())],
+      ['emptied', () => truncate(recordPath(), 0)],
+      ['cut', () => writeFile(recordPath(), good.subarray(0, 20))],
+      [
+        'garbled',
+        () => writeFile(recordPath(), Buffer.from(good.toString('latin1').replace('N', 'X'), 'latin1')),
+      ],
+      ['noise', () => writeFile(recordPath(), Buffer.from([0xff, 0x00, 0x31, 0x0a]))],
+    ];
+    let next = 5;
+    for (const [what, damage] of damages) {
+      await damage();
+      expect(await readUidRecord(recordPath()), what).toBeNull();
+      expect((await list()).slice(0, 4), what).toEqual(before);
+      expect((await status()).uidValidity, what).toBe(uidValidity);
+      expect(await deliverFresh(`Subject: after ${what}\r\n\r\nx\r\n`), what).toBe(next);
+      next++;
+      expect(await readUidRecord(recordPath()), what).toEqual({ uidValidity, nextUid: next });
+    }
   });
 
   it('garbage lines, binary noise and out-of-order UIDs inside: skipped, same UIDs, same UIDVALIDITY', async () => {
@@ -261,6 +355,8 @@ describe('corrupted uidlist or index, seen by the next store instance', () => {
     expect([after.uidValidity, after.uidNext]).toEqual([uidValidity, uidNext]);
   });
 
+  // With the uidlist gone no message can keep its UID; RFC 3501 §2.3.1.1 wants that change visible
+  // through UIDVALIDITY, so an intact uid record does not carry the old one over (see uid-record.ts).
   it('deleted: rebuilt from the Maildir, every message and flag kept, new UIDVALIDITY, UIDs 1..n in delivery order', async () => {
     const before = await seed(5);
     const { uidValidity } = await status();
@@ -268,7 +364,9 @@ describe('corrupted uidlist or index, seen by the next store instance', () => {
     const after = await list();
     expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
     expect(after.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
-    expect((await status()).uidValidity).toBeGreaterThan(uidValidity);
+    const now = await status();
+    expect(now.uidValidity).toBeGreaterThan(uidValidity);
+    expect(await readUidRecord(recordPath())).toEqual({ uidValidity: now.uidValidity, nextUid: 6 });
   });
 
   it('unreadable header: treated as lost, rebuilt with a new UIDVALIDITY, nothing lost', async () => {
@@ -287,26 +385,31 @@ describe('corrupted uidlist or index, seen by the next store instance', () => {
     await truncate(uidlistPath(), 0);
     const after = await list();
     expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
-    expect((await status()).uidValidity).toBeGreaterThan(uidValidity);
+    expect(after.map((m) => m.uid)).toEqual([1, 2, 3]);
+    const now = await status();
+    expect(now.uidValidity).toBeGreaterThan(uidValidity);
+    expect(await readUidRecord(recordPath())).toEqual({ uidValidity: now.uidValidity, nextUid: 4 });
   });
 
-  it('truncated after a whole line: the lost tail is re-numbered in delivery order, same UIDVALIDITY, no duplicate UID', async () => {
+  // A uidlist cut at a line boundary reads as a valid shorter file (its header's N is rewritten only
+  // with the whole file). The uid record knows UIDs up to 6 were given: the lost lines' messages get
+  // new UIDs above them, in delivery order, and UIDs 4..6 are never given again (RFC 3501 §2.3.1.1).
+  it('truncated after a whole line: the lost tail gets new UIDs above every UID given, in delivery order, same UIDVALIDITY', async () => {
     const before = await seed(6);
     const { uidValidity } = await status();
     const lines = (await readFile(uidlistPath(), 'utf8')).split('\n');
     // Header and the first three entries survive.
     await writeFile(uidlistPath(), `${lines.slice(0, 4).join('\n')}\n`);
     const after = await list();
-    expect(after).toEqual(before);
-    expect((await status()).uidValidity).toBe(uidValidity);
+    expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
+    expect(after.map((m) => m.uid)).toEqual([1, 2, 3, 7, 8, 9]);
+    const now = await status();
+    expect([now.uidValidity, now.uidNext]).toEqual([uidValidity, 10]);
+    // Dovecot reading the rewritten uidlist sees the same next UID in its header.
+    expect(parseUidlist(await readFile(uidlistPath(), 'utf8'))?.nextUid).toBe(10);
   });
 
-  // BUG: a uidlist cut at a line boundary looks like a valid shorter file, and its header's N is only
-  // rewritten on a full rewrite (appends leave it behind, as in Dovecot). The lost tail is numbered
-  // again from max(N, last UID + 1), so the expunged message's UID 5 is given to message 6 under the
-  // same UIDVALIDITY. Needs a durable high-water mark of given UIDs (Dovecot keeps next_uid in
-  // dovecot.index) or a new UIDVALIDITY when entries are found missing: not a small fix.
-  it.skip('truncated after a whole line, with an expunged message in the lost tail: no UID is reused', async () => {
+  it('truncated after a whole line, with an expunged message in the lost tail: no UID is reused', async () => {
     await seed(6);
     const view = await s.account(ALICE).open(INBOX);
     await view.setFlags([5], 'add', ['\\Deleted']);
@@ -317,10 +420,47 @@ describe('corrupted uidlist or index, seen by the next store instance', () => {
     const lines = (await readFile(uidlistPath(), 'utf8')).split('\n');
     await writeFile(uidlistPath(), `${lines.slice(0, 4).join('\n')}\n`);
     const after = await list();
-    expect(after.map((m) => m.body)).toEqual(before.map((m) => m.body));
-    // UIDs 4 and 6 cannot be told from the file any more; what must not happen is that an old UID
-    // comes back for another message under the same UIDVALIDITY (RFC 3501 §2.3.1.1).
-    if ((await status()).uidValidity === uidValidity) expect(after).toEqual(before);
+    expect(after.map((m) => [m.body, m.flags])).toEqual(before.map((m) => [m.body, m.flags]));
+    expect((await status()).uidValidity).toBe(uidValidity);
+    // RFC 3501 §2.3.1.1: a UID, once given, never names another message under this UIDVALIDITY. The
+    // messages whose lines were lost (UIDs 4 and 6) look expunged and delivered again, as 7 and 8.
+    const bodyOf = new Map(before.map((m) => [m.uid, m.body]));
+    for (const m of after) if (bodyOf.has(m.uid)) expect(m.body).toBe(bodyOf.get(m.uid));
+    expect(after.map((m) => m.uid)).toEqual([1, 2, 3, 7, 8]);
+    expect(await deliverFresh('Subject: m7\r\n\r\nbody 7\r\n')).toBe(9);
+  });
+
+  it('the lost tail held only expunged messages: a process that only delivers still gives a UID above them', async () => {
+    await seed(6);
+    const view = await s.account(ALICE).open(INBOX);
+    await view.setFlags([5, 6], 'add', ['\\Deleted']);
+    expect(await view.expunge()).toEqual([5, 6]);
+    await view.close();
+    const { uidValidity } = await status();
+    const lines = (await readFile(uidlistPath(), 'utf8')).split('\n');
+    await writeFile(uidlistPath(), `${lines.slice(0, 5).join('\n')}\n`);
+    // No scan first: delivery's own assignment must see the record.
+    expect(await deliverFresh('Subject: m7\r\n\r\nbody 7\r\n')).toBe(7);
+    expect(await deliverFresh('Subject: m8\r\n\r\nbody 8\r\n')).toBe(8);
+    expect((await list()).map((m) => m.uid)).toEqual([1, 2, 3, 4, 7, 8]);
+    expect((await status()).uidValidity).toBe(uidValidity);
+  });
+
+  it('a uidlist restored from an older backup: messages it knows keep their UIDs, the others get new ones, no UID reused', async () => {
+    await seed(3);
+    const old = await readFile(uidlistPath());
+    for (let i = 4; i <= 5; i++) await deliver(s, [ALICE], `Subject: m${i}\r\n\r\nbody ${i}\r\n`);
+    const view = await s.account(ALICE).open(INBOX);
+    await view.setFlags([2, 5], 'add', ['\\Deleted']);
+    expect(await view.expunge()).toEqual([2, 5]);
+    await view.close();
+    await writeFile(uidlistPath(), old);
+    const after = await list();
+    expect(after.map((m) => [m.uid, m.body])).toEqual([
+      [1, 'Subject: m1\r\n\r\nbody 1\r\n'],
+      [3, 'Subject: m3\r\n\r\nbody 3\r\n'],
+      [6, 'Subject: m4\r\n\r\nbody 4\r\n'],
+    ]);
   });
 
   it('yubin-snapshot truncated or garbled while the folder is unchanged: detected, the listing comes from the files', async () => {
