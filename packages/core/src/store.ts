@@ -144,6 +144,11 @@ export interface MailboxView {
    * copied messages are recent (§6.4.7). A read-only view sees \Recent without claiming it.
    */
   isRecent(uid: number): boolean;
+  /**
+   * The snapshot's UIDs for which `isRecent` is true, ascending: a session counts and lists its
+   * \Recent messages at SELECT without asking about every message (O(recent), not O(messages)).
+   */
+  recentUids(): readonly number[];
   /** Brings the snapshot up to date and returns what changed since the last call. */
   sync(options?: { readonly expunges?: boolean }): Promise<MailboxChanges>;
   /**

@@ -20,6 +20,7 @@ function fakeView(uids: number[], recent: number[] = []) {
     uidNext: 100,
     keywords: [],
     isRecent: (uid) => recent.includes(uid),
+    recentUids: () => messages.map((m) => m.uid).filter((uid) => recent.includes(uid)),
     async sync() {
       const n = next ?? {
         messages,

@@ -21,7 +21,7 @@ export class SelectedView {
   private listener: (() => void) | null = null;
 
   constructor(readonly view: MailboxView) {
-    for (const m of view.messages) if (view.isRecent(m.uid)) this.recent.add(m.uid);
+    for (const uid of view.recentUids()) this.recent.add(uid);
     this.unsubscribe = view.onChange(() => {
       this.changed = true;
       this.listener?.();

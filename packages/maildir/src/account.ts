@@ -31,7 +31,7 @@ import {
 } from '@yubin/core';
 import type { StoreContext } from './context.js';
 import { canonicalFlag, fileNameWithFlags, lettersFromFlags, parseFileName, sortFlags } from './flags.js';
-import type { Folder } from './folder.js';
+import type { Folder, ScanEntry } from './folder.js';
 import { fsyncDir, listFiles, readTextOrNull, toCrlf } from './fsutil.js';
 import { errnoCode, HOST, isPidAlive, parseOwner, withDotlock } from './lock.js';
 import { canonicalName, folderDirName, nameFromDir, userPath } from './names.js';
@@ -62,6 +62,35 @@ const SPECIAL_USES: readonly string[] = [
   '\\All',
   '\\Flagged',
 ];
+
+/** Unseen count and total size of a listing: computed once per listing (STATUS is polled often). */
+const totalsOf = new WeakMap<readonly ScanEntry[], { readonly unseen: number; readonly size: number }>();
+
+function totals(entries: readonly ScanEntry[]): { readonly unseen: number; readonly size: number } {
+  let t = totalsOf.get(entries);
+  if (!t) {
+    let unseen = 0;
+    let size = 0;
+    for (const entry of entries) {
+      if (!entry.flags.includes('\\Seen')) unseen++;
+      size += entry.size;
+    }
+    t = { unseen, size };
+    totalsOf.set(entries, t);
+  }
+  return t;
+}
+
+function countBelow(entries: readonly ScanEntry[], uid: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((entries[mid] as ScanEntry).uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 export class MaildirAccount implements MailAccount, ViewHost {
   readonly user: string;
@@ -379,17 +408,11 @@ export class MaildirAccount implements MailAccount, ViewHost {
     const canonical = await this.existing(name);
     try {
       const scan = await this.folder(canonical).scan();
-      let unseen = 0;
-      let recent = 0;
-      let size = 0;
-      for (const entry of scan.entries) {
-        if (!entry.flags.includes('\\Seen')) unseen++;
-        if (entry.uid >= scan.firstRecent) recent++;
-        size += entry.size;
-      }
+      const { unseen, size } = totals(scan.entries);
       return {
         messages: scan.entries.length,
-        recent,
+        // Ascending UIDs: the recent ones are those from the first recent UID on.
+        recent: scan.entries.length - countBelow(scan.entries, scan.firstRecent),
         unseen,
         uidNext: scan.nextUid,
         uidValidity: scan.uidValidity,

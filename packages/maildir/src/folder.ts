@@ -2,6 +2,7 @@
  * One Maildir folder (the inbox or a `.Name` directory): scanning new/ and cur/, UID assignment in
  * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
  */
+import { readFileSync } from 'node:fs';
 import { appendFile, type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flag, Log, MessageStructure } from '@yubin/core';
@@ -13,7 +14,7 @@ import {
   serializeKeywords,
   sizeFromBase,
 } from './flags.js';
-import { listFiles, mapLimit, readTextOrNull } from './fsutil.js';
+import { listFiles, mapLimit } from './fsutil.js';
 import { type Dotlock, errnoCode, withDotlock } from './lock.js';
 import {
   type DirStamp,
@@ -21,8 +22,9 @@ import {
   type MakeEntry,
   readSnapshotFile,
   type Snapshot,
-  stampDir,
-  stampFile,
+  sameFile,
+  stampDirSync,
+  stampFileSync,
   stillValid,
   writeSnapshotFile,
 } from './snapshot.js';
@@ -105,11 +107,43 @@ function deliveryOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Directory listings, each directory stamped just before it was read. */
+interface Listed {
+  readonly fresh: readonly string[];
+  readonly current: readonly string[];
+  readonly new: DirStamp | null;
+  readonly cur: DirStamp | null;
+}
+
 /** What a scan's listing was made from: see snapshot.ts. */
 interface ListingStamps {
   readonly new: DirStamp | null;
   readonly cur: DirStamp | null;
   readonly uidlist: FileStamp | null;
+}
+
+/**
+ * The last listing this process made (or confirmed, or patched after its own renames and unlinks),
+ * with the uidlist and keywords it was made with. While a directory listing finds exactly its file
+ * names and those two files are unchanged, it still stands: a busy folder (every flag change
+ * touches cur/) is then re-listed without parsing a name, reading the uidlist or building an entry.
+ */
+interface LastListing {
+  readonly scan: Scan;
+  /** File name → entry, built when first needed. */
+  byName: Map<string, ScanEntry> | null;
+  readonly uidlist: FileStamp;
+  readonly keywordsKey: string;
+}
+
+/** Reads a small metadata file synchronously (see stampDirSync); null when it does not exist. */
+function readSmall(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  }
 }
 
 /** The last trusted listing, with its entries ready to hand out (flags per keyword list). */
@@ -126,6 +160,14 @@ export class Folder {
   /** The last regular scan's entries by file name, reused while unchanged. */
   private lastEntries = new Map<string, ScanEntry>();
   private lastKeywordsKey = '';
+  private last: LastListing | null = null;
+  /** Per-message values built once per listing and shared by every view that shows it. */
+  private shared: {
+    readonly entries: readonly ScanEntry[];
+    readonly key: string;
+    readonly build: (entry: ScanEntry) => unknown;
+    readonly values: readonly unknown[];
+  } | null = null;
   /** The snapshot file last read (or found damaged), so that it is not read again unchanged. */
   private snapshotFile: FileStamp | null = null;
   /** This process's view of the uidlist, read incrementally. */
@@ -172,23 +214,26 @@ export class Folder {
   }
 
   /** The files, with each directory stamped just before it was read (see snapshot.ts). */
-  private async listing(): Promise<{
-    files: Map<string, FileRef>;
-    new: DirStamp | null;
-    cur: DirStamp | null;
-  }> {
-    const newStamp = await stampDir(this.sub('new'));
-    const fresh = await listFiles(this.sub('new'));
-    const curStamp = await stampDir(this.sub('cur'));
-    const current = await listFiles(this.sub('cur'));
+  private async listing(): Promise<Listed & { files: Map<string, FileRef> }> {
+    const listed = await this.names();
     const files = new Map<string, FileRef>();
-    for (const name of fresh)
-      files.set(parseFileName(name).base, { base: parseFileName(name).base, name, sub: 'new' });
-    for (const name of current) {
+    for (const name of listed.fresh) {
+      const base = parseFileName(name).base;
+      files.set(base, { base, name, sub: 'new' });
+    }
+    for (const name of listed.current) {
       const base = parseFileName(name).base;
       files.set(base, { base, name, sub: 'cur' });
     }
-    return { files, new: newStamp, cur: curStamp };
+    return { ...listed, files };
+  }
+
+  private async names(): Promise<Listed> {
+    const newStamp = stampDirSync(this.sub('new'));
+    const fresh = await listFiles(this.sub('new'));
+    const curStamp = stampDirSync(this.sub('cur'));
+    const current = await listFiles(this.sub('cur'));
+    return { fresh, current, new: newStamp, cur: curStamp };
   }
 
   /** Finds a message's current file by its base (after another process renamed it). */
@@ -201,7 +246,7 @@ export class Folder {
   }
 
   async readKeywords(): Promise<string[]> {
-    const text = await readTextOrNull(join(this.path, KEYWORDS));
+    const text = readSmall(join(this.path, KEYWORDS));
     return text === null ? [] : parseKeywords(text);
   }
 
@@ -216,7 +261,10 @@ export class Folder {
   async scan(): Promise<Scan> {
     const fast = await this.trustedScan();
     if (fast) return fast;
-    const uidlistStamp = await stampFile(this.uidlistPath);
+    const uidlistStamp = stampFileSync(this.uidlistPath);
+    const named = await this.names();
+    const again = await this.relisted(named, uidlistStamp);
+    if (again) return again;
     const listed = await this.listing();
     let files = listed.files;
     const current = await this.uidlist.read();
@@ -267,7 +315,7 @@ export class Folder {
     await lock.replace(text);
     // Stamped after the rename: its size is ours alone unless another process appended meanwhile
     // (then the snapshot is not trusted, as the size differs).
-    const written = await stampFile(this.uidlistPath);
+    const written = stampFileSync(this.uidlistPath);
     const uidlist = written && written.size === Buffer.byteLength(text) ? written : null;
     return this.finish(updated, files, { new: listed.new, cur: listed.cur, uidlist });
   }
@@ -359,11 +407,9 @@ export class Folder {
    * process, one file read instead of a directory listing.
    */
   private async trustedScan(): Promise<Scan | null> {
-    const [n, c, u] = await Promise.all([
-      stampDir(this.sub('new')),
-      stampDir(this.sub('cur')),
-      stampFile(this.uidlistPath),
-    ]);
+    const n = stampDirSync(this.sub('new'));
+    const c = stampDirSync(this.sub('cur'));
+    const u = stampFileSync(this.uidlistPath);
     if (!n || !c || !u) return null;
     // A directory changed in the last MTIME_TRUST_MS matches no trusted listing: list it (a busy
     // folder pays no snapshot read on top).
@@ -391,13 +437,107 @@ export class Folder {
     }
     const { uidValidity, nextUid } = trusted.snapshot;
     const firstRecent = await this.readFirstRecent(trusted.entries, nextUid);
-    return { uidValidity, nextUid, entries: trusted.entries, keywords, firstRecent };
+    const scan: Scan = { uidValidity, nextUid, entries: trusted.entries, keywords, firstRecent };
+    if (this.last?.scan.entries !== trusted.entries)
+      this.last = { scan, byName: null, uidlist: trusted.snapshot.stamps.uidlist, keywordsKey: key };
+    return scan;
+  }
+
+  /**
+   * The last listing again when a fresh directory listing finds exactly its files (same names, same
+   * subdirectories) and the uidlist and keywords are unchanged; null otherwise.
+   */
+  private async relisted(named: Listed, uidlist: FileStamp | null): Promise<Scan | null> {
+    const last = this.last;
+    if (!last || !uidlist || !sameFile(last.uidlist, uidlist)) return null;
+    const entries = last.scan.entries;
+    if (named.fresh.length + named.current.length !== entries.length) return null;
+    let byName = last.byName;
+    if (!byName) {
+      byName = new Map();
+      for (const e of entries) byName.set(e.name, e);
+      last.byName = byName;
+    }
+    for (const name of named.fresh) if (byName.get(name)?.sub !== 'new') return null;
+    for (const name of named.current) if (byName.get(name)?.sub !== 'cur') return null;
+    const keywords = await this.readKeywords();
+    if (keywords.join('\n') !== last.keywordsKey) return null;
+    const { uidValidity, nextUid } = last.scan;
+    const firstRecent = await this.readFirstRecent(entries, nextUid);
+    const scan: Scan = { uidValidity, nextUid, entries, keywords, firstRecent };
+    const stamps = { new: named.new, cur: named.cur, uidlist };
+    // Quiet again (MTIME_TRUST_MS): the listing becomes the trusted one, for later scans and processes.
+    if (named.new?.trusted && named.cur?.trusted)
+      await this.saveTrusted(stamps, { uidValidity, nextUid }, entries, keywords);
+    return scan;
+  }
+
+  /**
+   * `build(entry)` for every entry of `entries`, built once and shared by every caller that passes
+   * the same array and `key` (views of one listing share their messages' metadata: opening a view
+   * of an unchanged 100k-message folder builds nothing). Only the last listing's values are kept.
+   */
+  sharedValues<T>(entries: readonly ScanEntry[], key: string, build: (entry: ScanEntry) => T): readonly T[] {
+    const shared = this.shared;
+    if (shared?.entries === entries && shared.key === key) return shared.values as readonly T[];
+    const values: T[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) values[i] = build(entries[i] as ScanEntry);
+    if (entries === this.last?.scan.entries) this.shared = { entries, key, build, values };
+    return values;
+  }
+
+  /**
+   * This process renamed (`changed`: the entries as they are now) or unlinked (`removed` UIDs) some
+   * listed files: the last listing follows, so that the next scan confirms it by a directory
+   * listing alone. Returns the patched entries when `from` is the last listing's (a view that
+   * showed it and made these changes then shows the patched listing), else null.
+   */
+  patchListing(
+    changed: readonly ScanEntry[],
+    removed: readonly number[],
+    from: readonly ScanEntry[],
+  ): readonly ScanEntry[] | null {
+    const last = this.last;
+    if (!last || (changed.length === 0 && removed.length === 0)) return null;
+    const before = last.scan.entries;
+    const byUid = new Map<number, ScanEntry | null>();
+    for (const e of changed) byUid.set(e.uid, e);
+    for (const uid of removed) byUid.set(uid, null);
+    const entries: ScanEntry[] = [];
+    const byName = last.byName;
+    // The shared per-message values follow the patch too (the builder made them from entries alone).
+    const shared = this.shared?.entries === before ? this.shared : null;
+    const values: unknown[] = [];
+    let found = 0;
+    for (let i = 0; i < before.length; i++) {
+      const e = before[i] as ScanEntry;
+      const next = byUid.get(e.uid);
+      if (next === undefined) {
+        entries.push(e);
+        if (shared) values.push(shared.values[i]);
+        continue;
+      }
+      found++;
+      byName?.delete(e.name);
+      if (next === null) continue;
+      entries.push(next);
+      if (shared) values.push(shared.build(next));
+      byName?.set(next.name, next);
+    }
+    if (found !== byUid.size) {
+      // A change to a file the last listing does not show: it no longer stands.
+      this.last = null;
+      return null;
+    }
+    this.last = { ...last, scan: { ...last.scan, entries }, byName };
+    this.shared = shared ? { ...shared, entries, values } : null;
+    return from === before ? entries : null;
   }
 
   /** Keeps a trusted listing in memory and on disk for the next process. */
   private async saveTrusted(
     stamps: ListingStamps,
-    list: Uidlist,
+    list: Pick<Uidlist, 'uidValidity' | 'nextUid'>,
     entries: readonly ScanEntry[],
     keywords: readonly string[],
   ): Promise<void> {
@@ -502,7 +642,15 @@ export class Folder {
     if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
     await this.saveTrusted(stamps, list, entries, keywords);
     const firstRecent = await this.readFirstRecent(entries, list.nextUid);
-    return { uidValidity: list.uidValidity, nextUid: list.nextUid, entries, keywords, firstRecent };
+    const scan: Scan = {
+      uidValidity: list.uidValidity,
+      nextUid: list.nextUid,
+      entries,
+      keywords,
+      firstRecent,
+    };
+    this.last = stamps.uidlist ? { scan, byName, uidlist: stamps.uidlist, keywordsKey } : null;
+    return scan;
   }
 
   /**
@@ -513,7 +661,7 @@ export class Folder {
     entries: readonly { uid: number; sub: Sub }[],
     nextUid: number,
   ): Promise<number> {
-    const text = await readTextOrNull(join(this.path, RECENT));
+    const text = readSmall(join(this.path, RECENT));
     const value = text === null ? Number.NaN : Number(text.trim());
     if (Number.isSafeInteger(value) && value >= 1) return value;
     let first = nextUid;

@@ -35,19 +35,8 @@ import { readFileRange } from './read-range.js';
 /** Renames/unlinks in flight for one call. */
 const FILE_OP_CONCURRENCY = 16;
 
-export interface Rec {
-  readonly uid: number;
-  readonly base: string;
-  name: string;
-  sub: 'new' | 'cur';
-  readonly size: number;
-  readonly date: Date;
-  letters: string;
-  flags: readonly Flag[];
-  readonly trace?: string;
-  gone: boolean;
-  meta: MessageMeta;
-}
+/** A message as a view lists it: the folder's scan entry (immutable; shared with other views). */
+export type Rec = ScanEntry;
 
 function hex8(n: number): string {
   return n.toString(16).toUpperCase().padStart(8, '0');
@@ -59,18 +48,52 @@ export function pop3Uidl(uid: number, uidValidity: number): string {
 }
 
 /** The meta of a listed message; built once per message and flag change, so kept lean. */
-function metaOf(
-  uid: number,
-  validityHex: string,
-  size: number,
-  date: Date,
-  flags: readonly Flag[],
-  trace?: string,
-): MessageMeta {
+function metaOf(entry: ScanEntry, validityHex: string): MessageMeta {
+  const { uid, size, date, flags, trace } = entry;
   const uidl = hex8(uid) + validityHex;
   return trace
     ? { uid, uidl, size, internalDate: date, flags, traceId: trace }
     : { uid, uidl, size, internalDate: date, flags };
+}
+
+/** Index of `uid` in an ascending list, or -1. */
+function indexOf(entries: readonly ScanEntry[], uid: number): number {
+  let lo = 0;
+  let hi = entries.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const u = (entries[mid] as ScanEntry).uid;
+    if (u === uid) return mid;
+    if (u < uid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Number of entries whose UID is below `uid`. */
+function countBelow(entries: readonly ScanEntry[], uid: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((entries[mid] as ScanEntry).uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Positions of the new/ messages of a listing; found once per listing, not at every open. */
+const freshOf = new WeakMap<readonly ScanEntry[], readonly number[]>();
+
+function freshIndexes(entries: readonly ScanEntry[]): readonly number[] {
+  let fresh = freshOf.get(entries);
+  if (!fresh) {
+    const found: number[] = [];
+    for (let i = 0; i < entries.length; i++) if ((entries[i] as ScanEntry).sub === 'new') found.push(i);
+    fresh = found;
+    freshOf.set(entries, fresh);
+  }
+  return fresh;
 }
 
 /** What a view needs from its account. */
@@ -85,18 +108,29 @@ export interface ViewHost {
   watchPath(path: string, listener: () => void): () => void;
 }
 
+/**
+ * The snapshot is two parallel arrays, ascending UID: the scan entries and their metas. They are
+ * never changed in place, only replaced, so a view of an unchanged folder shares them with the
+ * folder's listing and every other view of it (opening such a view builds nothing per message),
+ * and a session keeps what it was told until it syncs (RFC 3501 §7.4.1).
+ */
 export class MaildirView implements MailboxView {
-  /** Ascending UID: found by binary search (no per-message map to build at open). */
-  private recs: Rec[] = [];
+  private entries: readonly ScanEntry[] = [];
+  private metas: readonly MessageMeta[] = [];
   private readonly validityHex: string;
   /** The scan entries last applied: a scan that returns the same array changed nothing. */
   private applied: readonly ScanEntry[] | null = null;
-  private readonly recent = new Set<number>();
+  /** Messages another process removed, kept until a sync that may report expunges. */
+  private readonly gone = new Set<number>();
+  /** Current files of messages found renamed by another process since the last sync. */
+  private readonly moved = new Map<number, FileRef>();
+  /** Read-write: the UID ranges [first, last] whose \Recent this view took, ascending. */
+  private readonly recentRanges: Array<[number, number]> = [];
   private maxUid = 0;
+  /** Read-only: messages from this UID on are \Recent (taken by no one). */
   private firstRecent = Number.MAX_SAFE_INTEGER;
   private _uidNext = 1;
   private _keywords: string[] = [];
-  private cache: MessageMeta[] | null = null;
   private readonly listeners = new Set<() => void>();
   private unwatch: (() => void) | undefined;
   private closed = false;
@@ -118,19 +152,22 @@ export class MaildirView implements MailboxView {
     const entries = await view.claim(scan.entries);
     view._keywords = scan.keywords.filter((k) => k !== '');
     view._uidNext = scan.nextUid;
-    for (let i = 0; i < entries.length; i++) {
-      // Opening 100k messages must not hold every other session of the process.
-      if (i % 8192 === 8191) await new Promise((resolve) => setImmediate(resolve));
-      view.push(entries[i] as ScanEntry);
-    }
+    view.show(entries);
     view.applied = entries;
     await view.takeRecent(scan, entries);
     return view;
   }
 
+  /** Shows `entries` (the folder's, or this view's own), with their metas shared when they are the folder's. */
+  private show(entries: readonly ScanEntry[]): void {
+    this.entries = entries;
+    this.metas = this.folder.sharedValues(entries, this.validityHex, (e) => metaOf(e, this.validityHex));
+    const last = entries[entries.length - 1];
+    if (last && last.uid > this.maxUid) this.maxUid = last.uid;
+  }
+
   get messages(): readonly MessageMeta[] {
-    if (!this.cache) this.cache = this.recs.map((r) => r.meta);
-    return this.cache;
+    return this.metas;
   }
 
   get uidNext(): number {
@@ -142,8 +179,27 @@ export class MaildirView implements MailboxView {
   }
 
   isRecent(uid: number): boolean {
-    if (this.readOnly) return uid >= this.firstRecent && this.rec(uid) !== undefined;
-    return this.recent.has(uid);
+    if (this.readOnly) return uid >= this.firstRecent && indexOf(this.entries, uid) >= 0;
+    for (const [lo, hi] of this.recentRanges)
+      if (uid >= lo && uid <= hi) return indexOf(this.entries, uid) >= 0;
+    return false;
+  }
+
+  /** The UIDs of the snapshot that are \Recent for this view, ascending: O(recent), not O(messages). */
+  recentUids(): number[] {
+    const out: number[] = [];
+    const ranges: ReadonlyArray<readonly [number, number]> = this.readOnly
+      ? [[this.firstRecent, Number.MAX_SAFE_INTEGER]]
+      : this.recentRanges;
+    const entries = this.entries;
+    for (const [lo, hi] of ranges) {
+      for (let i = countBelow(entries, lo); i < entries.length; i++) {
+        const uid = (entries[i] as ScanEntry).uid;
+        if (uid > hi) break;
+        out.push(uid);
+      }
+    }
+    return out;
   }
 
   /** RFC 3501 §2.3.2: a read-write view takes the recent messages it sees; a read-only one only looks. */
@@ -154,94 +210,82 @@ export class MaildirView implements MailboxView {
       return;
     }
     const first = await this.folder.claimRecent(scan, last.uid);
-    for (const entry of entries) if (entry.uid >= first) this.recent.add(entry.uid);
+    if (first > last.uid) return;
+    const previous = this.recentRanges[this.recentRanges.length - 1];
+    if (previous && first <= previous[1] + 1) previous[1] = Math.max(previous[1], last.uid);
+    else this.recentRanges.push([first, last.uid]);
   }
 
-  private makeMeta(rec: Omit<Rec, 'meta'>): MessageMeta {
-    return metaOf(rec.uid, this.validityHex, rec.size, rec.date, rec.flags, rec.trace);
+  /** The entry of `uid` in the snapshot (gone or not). */
+  private rec(uid: number): ScanEntry | undefined {
+    const i = indexOf(this.entries, uid);
+    return i < 0 ? undefined : this.entries[i];
   }
 
-  /** The record of `uid` in the snapshot (gone or not). */
-  private rec(uid: number): Rec | undefined {
-    const recs = this.recs;
-    let lo = 0;
-    let hi = recs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const rec = recs[mid] as Rec;
-      if (rec.uid === uid) return rec;
-      if (rec.uid < uid) lo = mid + 1;
-      else hi = mid - 1;
+  /** Where the message's file is now, as far as this view knows. */
+  private where(rec: ScanEntry): FileRef {
+    return this.moved.get(rec.uid) ?? rec;
+  }
+
+  /**
+   * Applies this view's own renames (`changed`) and unlinks (`removed`): the folder's listing
+   * follows, and when this view showed that listing it shows the patched one (shared again).
+   */
+  private applyOwn(changed: readonly ScanEntry[], removed: readonly number[]): void {
+    if (changed.length === 0 && removed.length === 0) return;
+    for (const e of changed) this.moved.delete(e.uid);
+    const patched = this.folder.patchListing(changed, removed, this.entries);
+    if (patched && this.gone.size === 0) {
+      const wasApplied = this.applied === this.entries;
+      this.show(patched);
+      if (wasApplied) this.applied = patched;
+      return;
     }
-    return undefined;
-  }
-
-  private push(entry: ScanEntry): void {
-    const meta = metaOf(entry.uid, this.validityHex, entry.size, entry.date, entry.flags, entry.trace);
-    const rec: Rec = entry.trace
-      ? {
-          uid: entry.uid,
-          base: entry.base,
-          name: entry.name,
-          sub: entry.sub,
-          size: entry.size,
-          date: entry.date,
-          letters: entry.letters,
-          flags: entry.flags,
-          trace: entry.trace,
-          gone: false,
-          meta,
-        }
-      : {
-          uid: entry.uid,
-          base: entry.base,
-          name: entry.name,
-          sub: entry.sub,
-          size: entry.size,
-          date: entry.date,
-          letters: entry.letters,
-          flags: entry.flags,
-          gone: false,
-          meta,
-        };
-    this.recs.push(rec);
-    if (rec.uid > this.maxUid) this.maxUid = rec.uid;
-    this.cache = null;
-  }
-
-  private setFlagsOf(rec: Rec, letters: string, flags: readonly Flag[]): void {
-    rec.letters = letters;
-    rec.flags = flags;
-    rec.meta = this.makeMeta(rec);
-    this.cache = null;
+    const byUid = new Map<number, ScanEntry | null>();
+    for (const e of changed) byUid.set(e.uid, e);
+    for (const uid of removed) byUid.set(uid, null);
+    const entries: ScanEntry[] = [];
+    const metas: MessageMeta[] = [];
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i] as ScanEntry;
+      const next = byUid.get(e.uid);
+      if (next === null) continue;
+      entries.push(next ?? e);
+      metas.push(next ? metaOf(next, this.validityHex) : (this.metas[i] as MessageMeta));
+    }
+    this.entries = entries;
+    this.metas = metas;
+    this.applied = null;
   }
 
   /** A read-write view moves new/ messages into cur/ (the Maildir spec's "seen by a client"). */
   private async claim(entries: readonly ScanEntry[]): Promise<readonly ScanEntry[]> {
     if (this.readOnly) return entries;
-    const fresh: number[] = [];
-    for (let i = 0; i < entries.length; i++) if ((entries[i] as ScanEntry).sub === 'new') fresh.push(i);
+    const fresh = freshIndexes(entries);
     if (fresh.length === 0) return entries;
-    const out = entries.slice();
+    const claimed: ScanEntry[] = [];
     await mapLimit(fresh, FILE_OP_CONCURRENCY, async (i) => {
-      out[i] = await this.claimOne(out[i] as ScanEntry);
+      const entry = entries[i] as ScanEntry;
+      const now = await this.claimOne(entry);
+      if (now !== entry) claimed.push(now);
     });
-    return out;
+    if (claimed.length === 0) return entries;
+    const patched = this.folder.patchListing(claimed, [], entries);
+    if (patched) return patched;
+    const byUid = new Map(claimed.map((e) => [e.uid, e]));
+    return entries.map((e) => byUid.get(e.uid) ?? e);
   }
 
   private async claimOne(entry: ScanEntry): Promise<ScanEntry> {
-    {
-      if (this.rec(entry.uid) !== undefined) return entry;
-      const name = fileNameWithFlags(entry.base, '');
-      try {
-        await rename(this.folder.filePath(entry), this.folder.filePath({ ...entry, sub: 'cur', name }));
-        return { ...entry, sub: 'cur' as const, name };
-      } catch (err) {
-        if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'claim new message');
-        // Another session claimed it first.
-        const ref = await this.folder.find(entry.base);
-        return ref ? { ...entry, ...ref } : entry;
-      }
+    const name = fileNameWithFlags(entry.base, '');
+    try {
+      await rename(this.folder.filePath(entry), this.folder.filePath({ ...entry, sub: 'cur', name }));
+      return { ...entry, sub: 'cur' as const, name };
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'claim new message');
+      // Another session claimed it first.
+      const ref = await this.folder.find(entry.base);
+      return ref ? { ...entry, ...ref } : entry;
     }
   }
 
@@ -249,49 +293,87 @@ export class MaildirView implements MailboxView {
     this.assertOpen();
     const scan = await this.folder.scan();
     const expunges = options?.expunges !== false;
-    if (scan.entries === this.applied && (!expunges || !this.recs.some((r) => r.gone))) {
+    if (scan.entries === this.applied && (!expunges || this.gone.size === 0)) {
       // The folder's trusted listing is the one already applied: nothing moved.
       this._uidNext = Math.max(this._uidNext, scan.nextUid);
       const keywordsChanged = this.mergeKeywords(scan.keywords);
       return { expunged: [], added: [], flagsChanged: [], keywordsChanged };
     }
-    const entries = await this.claim(scan.entries);
-    const current = new Map(entries.map((e) => [e.uid, e]));
+    const current = await this.claim(scan.entries);
+    // Both lists ascend by UID: one merge walk, no map of either.
     const expunged: number[] = [];
     const flagsChanged: MessageMeta[] = [];
-    const kept: Rec[] = [];
-    for (const rec of this.recs) {
-      const entry = current.get(rec.uid);
-      if (!entry || rec.gone) {
+    const entries: ScanEntry[] = [];
+    const metas: MessageMeta[] = [];
+    /** The result is exactly `current` (then its shared metas are used). */
+    let exact = true;
+    let j = 0;
+    for (let i = 0; i < this.entries.length; i++) {
+      const rec = this.entries[i] as ScanEntry;
+      while (j < current.length && (current[j] as ScanEntry).uid < rec.uid) {
+        // Listed but not in this view below its highest UID (this view expunged it meanwhile).
+        exact = false;
+        j++;
+      }
+      const entry = current[j]?.uid === rec.uid ? (current[j] as ScanEntry) : undefined;
+      if (entry) j++;
+      if (!entry || this.gone.has(rec.uid)) {
         if (expunges) {
           expunged.push(rec.uid);
-          this.recent.delete(rec.uid);
+          this.gone.delete(rec.uid);
           continue;
         }
-        rec.gone = true;
-        kept.push(rec);
+        this.gone.add(rec.uid);
+        exact = false;
+        entries.push(rec);
+        metas.push(this.metas[i] as MessageMeta);
         continue;
       }
-      rec.name = entry.name;
-      rec.sub = entry.sub;
-      if (entry.letters !== rec.letters) {
-        const before = rec.flags.join(' ');
-        this.setFlagsOf(rec, entry.letters, entry.flags);
-        if (rec.flags.join(' ') !== before) flagsChanged.push(rec.meta);
+      entries.push(entry);
+      if (entry === rec) {
+        metas.push(this.metas[i] as MessageMeta);
+        continue;
       }
-      kept.push(rec);
+      const meta = metaOf(entry, this.validityHex);
+      metas.push(meta);
+      if (entry.letters !== rec.letters && entry.flags.join(' ') !== rec.flags.join(' '))
+        flagsChanged.push(meta);
     }
-    if (kept.length !== this.recs.length) this.cache = null;
-    this.recs = kept;
     const added: MessageMeta[] = [];
-    for (const entry of entries) {
-      if (entry.uid <= this.maxUid) continue;
-      this.push(entry);
-      added.push(this.recs[this.recs.length - 1]?.meta as MessageMeta);
+    for (; j < current.length; j++) {
+      const entry = current[j] as ScanEntry;
+      if (entry.uid <= this.maxUid) {
+        exact = false;
+        continue;
+      }
+      const meta = metaOf(entry, this.validityHex);
+      entries.push(entry);
+      metas.push(meta);
+      added.push(meta);
+    }
+    this.moved.clear();
+    if (exact) {
+      this.show(current);
+      this.applied = current === scan.entries ? current : null;
+      if (added.length > 0) {
+        // The shared metas are other objects than the ones reported: report those shown.
+        const from = this.metas.length - added.length;
+        for (let k = 0; k < added.length; k++) added[k] = this.metas[from + k] as MessageMeta;
+      }
+      if (flagsChanged.length > 0)
+        for (let k = 0; k < flagsChanged.length; k++) {
+          const uid = (flagsChanged[k] as MessageMeta).uid;
+          flagsChanged[k] = this.metas[indexOf(this.entries, uid)] as MessageMeta;
+        }
+    } else {
+      this.entries = entries;
+      this.metas = metas;
+      const last = entries[entries.length - 1];
+      if (last && last.uid > this.maxUid) this.maxUid = last.uid;
+      this.applied = null;
     }
     this._uidNext = Math.max(this._uidNext, scan.nextUid);
-    this.applied = entries === scan.entries ? entries : null;
-    await this.takeRecent(scan, entries);
+    await this.takeRecent(scan, current);
     const keywordsChanged = this.mergeKeywords(scan.keywords);
     return { expunged, added, flagsChanged, keywordsChanged };
   }
@@ -308,21 +390,22 @@ export class MaildirView implements MailboxView {
 
   /** Whether sync() would report something, without changing the snapshot. */
   private differs(scan: Scan): boolean {
-    if (scan.entries === this.applied)
-      return scan.keywords.some(
-        (k) => k !== '' && !this._keywords.some((x) => x.toLowerCase() === k.toLowerCase()),
-      );
-    const current = new Map(scan.entries.map((e) => [e.uid, e]));
-    for (const rec of this.recs) {
-      if (rec.gone) continue;
-      const entry = current.get(rec.uid);
+    const newKeyword = scan.keywords.some(
+      (k) => k !== '' && !this._keywords.some((x) => x.toLowerCase() === k.toLowerCase()),
+    );
+    if (newKeyword) return true;
+    if (scan.entries === this.applied) return false;
+    const current = scan.entries;
+    let j = 0;
+    for (const rec of this.entries) {
+      while (j < current.length && (current[j] as ScanEntry).uid < rec.uid) j++;
+      const entry = current[j]?.uid === rec.uid ? (current[j] as ScanEntry) : undefined;
+      if (this.gone.has(rec.uid)) continue;
       if (!entry) return true;
       if (entry.letters !== rec.letters && entry.flags.join(' ') !== rec.flags.join(' ')) return true;
     }
-    if (scan.entries.some((e) => e.uid > this.maxUid)) return true;
-    return scan.keywords.some(
-      (k) => k !== '' && !this._keywords.some((x) => x.toLowerCase() === k.toLowerCase()),
-    );
+    const last = current[current.length - 1];
+    return last !== undefined && last.uid > this.maxUid;
   }
 
   onChange(listener: () => void): () => void {
@@ -365,16 +448,15 @@ export class MaildirView implements MailboxView {
     this.assertOpen();
     const rec = this.rec(uid);
     if (!rec) throw new StoreError('NOT_FOUND', `no message with UID ${uid}`);
-    if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
+    if (this.gone.has(uid)) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        return { rec, handle: await open(this.folder.filePath(rec), 'r') };
+        return { rec, handle: await open(this.folder.filePath(this.where(rec)), 'r') };
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'open message');
         const ref = await this.folder.find(rec.base);
         if (!ref) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
-        rec.name = ref.name;
-        rec.sub = ref.sub;
+        this.moved.set(uid, ref);
       }
     }
     throw new StoreError('TEMP', `message ${uid} keeps moving`);
@@ -390,17 +472,16 @@ export class MaildirView implements MailboxView {
     this.assertOpen();
     const rec = this.rec(uid);
     if (!rec) throw new StoreError('NOT_FOUND', `no message with UID ${uid}`);
-    if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
+    if (this.gone.has(uid)) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        return await readFileRange(this.folder.filePath(rec), range, rec.size);
+        return await readFileRange(this.folder.filePath(this.where(rec)), range, rec.size);
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'read message');
         // Renamed by another session or process (flags changed): find it again by its base.
         const ref = await this.folder.find(rec.base);
         if (!ref) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
-        rec.name = ref.name;
-        rec.sub = ref.sub;
+        this.moved.set(uid, ref);
       }
     }
     throw new StoreError('TEMP', `message ${uid} keeps moving`);
@@ -426,7 +507,7 @@ export class MaildirView implements MailboxView {
   async structure(uid: number): Promise<MessageStructure> {
     const rec = this.rec(uid);
     if (!rec) throw new StoreError('NOT_FOUND', `no message with UID ${uid}`);
-    if (rec.gone) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
+    if (this.gone.has(uid)) throw new StoreError('EXPUNGED', `message ${uid} was expunged`);
     return this.folder.structure(rec.base, () => this.read(uid), parseMessageStructure);
   }
 
@@ -447,53 +528,75 @@ export class MaildirView implements MailboxView {
     this.mergeKeywords(keywords);
     const lower = new Set(wanted.map((f) => f.toLowerCase()));
     const targets = [...new Set(uids)].sort((a, b) => a - b);
-    const changed = await mapLimit(targets, FILE_OP_CONCURRENCY, async (uid) => {
-      const rec = this.rec(uid);
-      if (!rec || rec.gone) return null;
-      let ref: FileRef = rec;
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const parsed = parseFileName(ref.name);
-        const currentLetters = ref.sub === 'cur' ? parsed.letters : '';
-        const current = flagsFromLetters(currentLetters, keywords);
-        let next: Flag[];
-        if (op === 'set') next = wanted;
-        else if (op === 'add') next = sortFlags([...current, ...wanted]);
-        else next = current.filter((f) => !lower.has(f.toLowerCase()));
-        const letters = lettersFromFlags(next, keywords, currentLetters);
-        const name = fileNameWithFlags(rec.base, letters, parsed.extra);
-        try {
-          if (name !== ref.name || ref.sub !== 'cur')
-            await rename(
-              this.folder.filePath(ref),
-              this.folder.filePath({ base: rec.base, sub: 'cur', name }),
-            );
-          const before = rec.flags.join(' ');
-          rec.name = name;
-          rec.sub = 'cur';
-          this.setFlagsOf(rec, letters, flagsFromLetters(letters, keywords));
-          return rec.flags.join(' ') !== before ? rec.meta : null;
-        } catch (err) {
-          if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'set flags');
-          const found = await this.folder.find(rec.base);
-          if (!found) return null;
-          ref = found;
-        }
+    // Few distinct flag sets: one frozen array per letter set, as in the folder's listing.
+    const flagSets = new Map<string, readonly Flag[]>();
+    const flagsOf = (letters: string): readonly Flag[] => {
+      let f = flagSets.get(letters);
+      if (!f) {
+        f = Object.freeze(flagsFromLetters(letters, keywords));
+        flagSets.set(letters, f);
       }
-      throw new StoreError('TEMP', `message ${uid} keeps moving`);
-    });
-    return changed.filter((m): m is MessageMeta => m !== null);
+      return f;
+    };
+    const updated: ScanEntry[] = [];
+    let changed: Array<number | null>;
+    try {
+      changed = await mapLimit(targets, FILE_OP_CONCURRENCY, async (uid) => {
+        const rec = this.rec(uid);
+        if (!rec || this.gone.has(uid)) return null;
+        let ref: FileRef = this.where(rec);
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const parsed = parseFileName(ref.name);
+          const currentLetters = ref.sub === 'cur' ? parsed.letters : '';
+          const current = flagsFromLetters(currentLetters, keywords);
+          let next: Flag[];
+          if (op === 'set') next = wanted;
+          else if (op === 'add') next = sortFlags([...current, ...wanted]);
+          else next = current.filter((f) => !lower.has(f.toLowerCase()));
+          const letters = lettersFromFlags(next, keywords, currentLetters);
+          const name = fileNameWithFlags(rec.base, letters, parsed.extra);
+          try {
+            if (name !== ref.name || ref.sub !== 'cur')
+              await rename(
+                this.folder.filePath(ref),
+                this.folder.filePath({ base: rec.base, sub: 'cur', name }),
+              );
+            const now: ScanEntry = { ...rec, name, sub: 'cur', letters, flags: flagsOf(letters) };
+            updated.push(now);
+            return now.flags.join(' ') !== rec.flags.join(' ') ? now.uid : null;
+          } catch (err) {
+            if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'set flags');
+            const found = await this.folder.find(rec.base);
+            if (!found) return null;
+            ref = found;
+          }
+        }
+        throw new StoreError('TEMP', `message ${uid} keeps moving`);
+      });
+    } finally {
+      // What was renamed before a failure is applied all the same.
+      updated.sort((a, b) => a.uid - b.uid);
+      this.applyOwn(updated, []);
+    }
+    const out: MessageMeta[] = [];
+    for (const uid of changed) {
+      if (uid === null) continue;
+      const i = indexOf(this.entries, uid);
+      if (i >= 0) out.push(this.metas[i] as MessageMeta);
+    }
+    return out;
   }
 
   async expunge(uids?: readonly number[]): Promise<number[]> {
     this.assertWritable();
     const only = uids ? new Set(uids) : null;
-    const doomed = this.recs.filter(
-      (r) => !r.gone && r.flags.includes('\\Deleted') && (only === null || only.has(r.uid)),
+    const doomed = this.entries.filter(
+      (r) => !this.gone.has(r.uid) && r.flags.includes('\\Deleted') && (only === null || only.has(r.uid)),
     );
     let bytes = 0;
     let count = 0;
     await mapLimit(doomed, FILE_OP_CONCURRENCY, async (rec) => {
-      let ref: FileRef = rec;
+      let ref: FileRef = this.where(rec);
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
           await unlink(this.folder.filePath(ref));
@@ -513,16 +616,24 @@ export class MaildirView implements MailboxView {
   }
 
   private drop(uids: readonly number[]): number[] {
-    const set = new Set(uids);
-    this.recs = this.recs.filter((r) => !set.has(r.uid));
-    for (const uid of set) this.recent.delete(uid);
-    this.cache = null;
-    return [...set].sort((a, b) => a - b);
+    const sorted = [...new Set(uids)].sort((a, b) => a - b);
+    const present = sorted.filter((uid) => indexOf(this.entries, uid) >= 0);
+    this.applyOwn([], present);
+    for (const uid of sorted) {
+      this.gone.delete(uid);
+      this.moved.delete(uid);
+    }
+    return sorted;
   }
 
   private selected(uids: readonly number[]): Rec[] {
     const set = new Set(uids);
-    return this.recs.filter((r) => set.has(r.uid) && !r.gone);
+    return this.entries
+      .filter((r) => set.has(r.uid) && !this.gone.has(r.uid))
+      .map((r) => {
+        const at = this.moved.get(r.uid);
+        return at ? { ...r, ...at } : r;
+      });
   }
 
   async copy(uids: readonly number[], destination: string): Promise<CopyResult> {

@@ -12,6 +12,11 @@ import type { Log } from '@yubin/core';
 export const WATCH_DEBOUNCE_MS = 30;
 /** The safety net's period: a missed event is noticed within this. */
 export const WATCH_POLL_MS = 1000;
+/**
+ * A watcher outlives its last listener by this much: clients re-SELECT the same folder all the
+ * time, and setting up inotify watches on a big directory costs milliseconds each time.
+ */
+export const WATCH_LINGER_MS = 30_000;
 
 export class FolderWatcher {
   private readonly listeners = new Set<() => void>();
@@ -20,6 +25,8 @@ export class FolderWatcher {
   private debounce: NodeJS.Timeout | undefined;
   private stamp = '';
   private polling = false;
+  private running = false;
+  private linger: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly path: string,
@@ -29,17 +36,23 @@ export class FolderWatcher {
 
   add(listener: () => void): () => void {
     this.listeners.add(listener);
-    if (this.listeners.size === 1) this.start();
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
+    if (!this.running) this.start();
     return () => {
-      if (!this.listeners.delete(listener)) return;
-      if (this.listeners.size === 0) {
+      if (!this.listeners.delete(listener) || this.listeners.size > 0 || this.linger) return;
+      this.linger = setTimeout(() => {
+        this.linger = undefined;
+        if (this.listeners.size > 0) return;
         this.stop();
         this.onEmpty();
-      }
+      }, WATCH_LINGER_MS);
+      this.linger.unref();
     };
   }
 
   private start(): void {
+    this.running = true;
     for (const sub of ['new', 'cur']) {
       try {
         const watcher = watch(join(this.path, sub), { persistent: false }, () => this.fire());
@@ -60,6 +73,9 @@ export class FolderWatcher {
   }
 
   stop(): void {
+    this.running = false;
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
     if (this.poll) clearInterval(this.poll);

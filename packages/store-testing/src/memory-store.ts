@@ -686,6 +686,10 @@ class MemoryView implements MailboxView {
     return this.recent.has(uid);
   }
 
+  recentUids(): readonly number[] {
+    return [...this.recent].filter((uid) => this.index.has(uid)).sort((a, b) => a - b);
+  }
+
   /** RFC 3501 §2.3.2: the first read-write session to see a message gets its \Recent. */
   private see(m: StoredMessage): void {
     if (m.recentClaimed) return;

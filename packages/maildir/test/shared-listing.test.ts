@@ -1,0 +1,139 @@
+/**
+ * The listing a process keeps per folder and shares between its views (folder.ts `LastListing`,
+ * `sharedValues`): views of an unchanged folder share their message arrays, a view's own changes
+ * patch the shared listing without touching what other views show until they sync (RFC 3501
+ * §7.4.1), and what another process does (a rename, a delivery, an unlink) is never hidden by it.
+ */
+import { readdir, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MailStore } from '@yubin/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
+
+const USER = 'alice@yubin.test';
+let root: string;
+let cleanup: () => Promise<void>;
+let s: MailStore;
+const others: MailStore[] = [];
+
+/** A second store: what another process (SMTP, POP3, a second IMAP process) has. */
+function otherProcess(): MailStore {
+  const other = store(root);
+  others.push(other);
+  return other;
+}
+
+beforeEach(async () => {
+  ({ root, cleanup } = await tempRoot());
+  s = store(root);
+  await s.account(USER).ensure();
+  for (let i = 0; i < 4; i++) await deliver(s, [USER], `Subject: ${i}\r\n\r\nbody ${i}\r\n`);
+  // Claim new/ → cur/ once, so that the views below open a settled folder.
+  await (await s.account(USER).open('INBOX')).close();
+});
+afterEach(async () => {
+  for (const other of others.splice(0)) await other.close();
+  await s.close();
+  await cleanup();
+});
+
+const flagsOf = (messages: readonly { uid: number; flags: readonly string[] }[]) =>
+  messages.map((m) => `${m.uid}:${m.flags.join(' ')}`);
+
+describe('the per-process shared listing', () => {
+  it('gives two views of an unchanged folder the same messages array', async () => {
+    const a = await s.account(USER).open('INBOX');
+    const b = await s.account(USER).open('INBOX', { readOnly: true });
+    expect(b.messages).toBe(a.messages);
+    expect(a.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("keeps a view's snapshot unchanged by another view's STORE and EXPUNGE until it syncs", async () => {
+    const a = await s.account(USER).open('INBOX');
+    const b = await s.account(USER).open('INBOX');
+    const before = b.messages;
+    const changed = await a.setFlags([2, 3], 'add', ['\\Seen', '\\Deleted']);
+    expect(changed.map((m) => m.uid)).toEqual([2, 3]);
+    expect(await a.expunge([3])).toEqual([3]);
+    expect(flagsOf(a.messages)).toEqual(['1:', '2:\\Deleted \\Seen', '4:']);
+    // b was told nothing: same array, same flags, message 3 still there.
+    expect(b.messages).toBe(before);
+    expect(flagsOf(b.messages)).toEqual(['1:', '2:', '3:', '4:']);
+    const changes = await b.sync();
+    expect(changes.expunged).toEqual([3]);
+    expect(changes.flagsChanged.map((m) => `${m.uid}:${m.flags.join(' ')}`)).toEqual(['2:\\Deleted \\Seen']);
+    expect(flagsOf(b.messages)).toEqual(['1:', '2:\\Deleted \\Seen', '4:']);
+    // A view opened now starts from the patched listing.
+    const c = await s.account(USER).open('INBOX', { readOnly: true });
+    expect(flagsOf(c.messages)).toEqual(['1:', '2:\\Deleted \\Seen', '4:']);
+    // The view that made the changes finds nothing left to report.
+    expect(await a.sync()).toEqual({ expunged: [], added: [], flagsChanged: [], keywordsChanged: false });
+  });
+
+  it('with expunges held back (RFC 3501 §7.4.1), keeps a message expunged elsewhere; reading it is EXPUNGED', async () => {
+    const a = await s.account(USER).open('INBOX');
+    const b = await s.account(USER).open('INBOX');
+    await a.setFlags([1], 'add', ['\\Deleted']);
+    await a.expunge();
+    const held = await b.sync({ expunges: false });
+    expect(held.expunged).toEqual([]);
+    expect(b.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4]);
+    await expect(b.read(1)).rejects.toMatchObject({ code: 'EXPUNGED' });
+    expect((await b.sync()).expunged).toEqual([1]);
+    expect(b.messages.map((m) => m.uid)).toEqual([2, 3, 4]);
+  });
+
+  it('sees a flag change another process made by renaming a file right after this one changed flags', async () => {
+    const a = await s.account(USER).open('INBOX');
+    await a.setFlags([1], 'add', ['\\Flagged']);
+    // Same second, same directory: only the file names tell.
+    const other = await otherProcess().account(USER).open('INBOX');
+    await other.setFlags([4], 'add', ['\\Answered']);
+    const changes = await a.sync();
+    expect(changes.flagsChanged.map((m) => `${m.uid}:${m.flags.join(' ')}`)).toEqual(['4:\\Answered']);
+    expect(flagsOf(a.messages)).toEqual(['1:\\Flagged', '2:', '3:', '4:\\Answered']);
+  });
+
+  it('sees a file renamed by hand (another Maildir client) and one unlinked by hand', async () => {
+    const a = await s.account(USER).open('INBOX');
+    await a.setFlags([2], 'add', ['\\Seen']);
+    const cur = join(MAILDIR(root), 'cur');
+    const names = (await readdir(cur)).sort();
+    const third = names.find((n) => n.endsWith(':2,')) as string;
+    await rename(join(cur, third), join(cur, `${third}T`));
+    const changes = await a.sync();
+    expect(changes.flagsChanged).toHaveLength(1);
+    expect(changes.flagsChanged[0]?.flags).toEqual(['\\Deleted']);
+    const victim = (await readdir(cur)).find((n) => n.endsWith(':2,T')) as string;
+    await unlink(join(cur, victim));
+    expect((await a.sync()).expunged).toEqual([changes.flagsChanged[0]?.uid]);
+  });
+
+  it("sees another process's delivery and expunge", async () => {
+    const a = await s.account(USER).open('INBOX');
+    await a.setFlags([1], 'add', ['\\Seen']);
+    const other = otherProcess();
+    await deliver(other, [USER], 'Subject: late\r\n\r\nlate\r\n');
+    const added = await a.sync();
+    expect(added.added.map((m) => m.uid)).toEqual([5]);
+    expect(a.isRecent(5)).toBe(true);
+    expect(a.recentUids()).toEqual([5]);
+    const view = await other.account(USER).open('INBOX');
+    await view.setFlags([2], 'add', ['\\Deleted']);
+    await view.expunge();
+    expect((await a.sync()).expunged).toEqual([2]);
+    expect(a.messages.map((m) => m.uid)).toEqual([1, 3, 4, 5]);
+  });
+
+  it('STATUS follows the changes of this process and of others', async () => {
+    const acct = s.account(USER);
+    const a = await acct.open('INBOX');
+    expect((await acct.status('INBOX')).unseen).toBe(4);
+    await a.setFlags([1, 2], 'add', ['\\Seen']);
+    expect((await acct.status('INBOX')).unseen).toBe(2);
+    const view = await otherProcess().account(USER).open('INBOX');
+    await view.setFlags([3], 'add', ['\\Seen']);
+    const st = await acct.status('INBOX');
+    expect(st).toMatchObject({ messages: 4, unseen: 1, recent: 0 });
+  });
+});
