@@ -80,6 +80,19 @@ describe('SlowClientGuard (clock passed in)', () => {
     expect(g.check(T0 + 1_010)).toMatchObject({ reason: 'record-timeout', octets: 0 });
   });
 
+  it('reads line ends from chunks: a LF completes a record, the rest is the next one', () => {
+    const g = new SlowClientGuard(LIMITS, undefined, T0);
+    g.receivedChunk(Buffer.from('NOOP\r\nNO'), T0 + 500);
+    expect(g.deadline()).toBe(T0 + 1_500);
+    g.receivedChunk(Buffer.from('OP'), T0 + 900);
+    expect(g.deadline()).toBe(T0 + 1_500);
+    expect(g.check(T0 + 1_500)).toMatchObject({ reason: 'record-timeout', octets: 4 });
+    const d = new SlowClientGuard(LIMITS, undefined, T0);
+    d.beginData(T0);
+    d.receivedChunk(Buffer.alloc(100, 0x0a), T0 + 100);
+    expect(d.deadline()).toBe(T0 + 200 + 200);
+  });
+
   it('applies a new record timeout to the wait in progress', () => {
     const g = new SlowClientGuard({ ...LIMITS, recordTimeoutMs: 60_000 }, undefined, T0);
     g.setRecordTimeout(1_000);

@@ -138,6 +138,21 @@ export class SlowClientGuard {
         : cap;
   }
 
+  /**
+   * A chunk of a line-based dialogue: a LF in it completes a record (the wait restarts, see
+   * `recordReceived`), and the octets after the last LF belong to the next one. During bulk data
+   * every octet counts toward the rate.
+   */
+  receivedChunk(chunk: Uint8Array, now = Date.now()): void {
+    if (this.phase === 'data') {
+      this.received(chunk.length, now);
+      return;
+    }
+    const lf = chunk.lastIndexOf(0x0a);
+    if (lf >= 0) this.recordReceived(now);
+    this.received(chunk.length - lf - 1, now);
+  }
+
   /** A new record timeout (IMAP: the pre-authentication one, then the autologout one). */
   setRecordTimeout(ms: number): void {
     const before = this.recordTimeoutMs;

@@ -118,9 +118,7 @@ class Connection implements Pop3Transport {
     socket.on('data', (chunk: Buffer) => {
       if (socket !== this.socket || this.dropping) return;
       // Only a complete line restarts the wait; the bytes of the next one are just counted.
-      const lf = chunk.lastIndexOf(0x0a);
-      if (lf >= 0) this.guard.recordReceived();
-      this.guard.received(chunk.length - lf - 1);
+      this.guard.receivedChunk(chunk);
       for (const line of this.framer.push(chunk)) this.queue.push(line);
       if (this.queue.length >= MAX_PIPELINED_LINES && !this.paused) {
         this.paused = true;

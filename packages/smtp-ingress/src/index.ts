@@ -23,4 +23,5 @@ export {
 } from './ingress.js';
 export { REPLY, smtpReplyForError, smtpReplyForStoreError } from './replies.js';
 export { lookupRoute } from './route.js';
+export { protectFromSlowClients, type SlowClientProtection } from './slow-client.js';
 export { type SmtpServerLogger, sessionLogs, smtpServerLogger } from './smtp-log.js';

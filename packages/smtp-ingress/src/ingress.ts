@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  DEFAULT_DATA_RATE_GRACE_MS,
+  DEFAULT_MIN_DATA_RATE,
   type Delivery,
   type DeliveryTarget,
   isLoopbackAddress,
@@ -30,6 +32,7 @@ import { installEnhancedCodeOverride, SmtpReplyError } from './enhanced-codes.js
 import { deliveredToHeader, receivedHeader, returnPathHeader } from './headers.js';
 import { REPLY, smtpReplyForError } from './replies.js';
 import { lookupRoute } from './route.js';
+import { protectFromSlowClients } from './slow-client.js';
 import { sessionLogs, smtpServerLogger } from './smtp-log.js';
 
 /** RFC 5321 §4.5.3.1.8 requires accepting at least 100 recipients. */
@@ -81,7 +84,15 @@ export interface SmtpIngressOptions {
   readonly maxRecipients?: number;
   readonly maxConnections?: number;
   readonly maxConnectionsPerAddress?: number;
+  /**
+   * RFC 5321 §4.5.3.2.7 server timeout, and the per-record deadline: a command line must be
+   * complete within it of our last reply, however many partial bytes arrive meanwhile.
+   */
   readonly idleTimeoutMs?: number;
+  /** Least average rate of a DATA body in octets per second (Postfix's smtpd_min_data_rate); 0: off. */
+  readonly minDataRate?: number;
+  /** How long a DATA body may arrive slower than `minDataRate` before the rate counts. */
+  readonly dataRateGraceMs?: number;
   /** Log the raw SMTP dialogue at info (transcript mode); otherwise at trace. */
   readonly transcript?: boolean;
   /** Trace id generator (one id per accepted transaction). */
@@ -186,6 +197,7 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
   const perAddress = new Map<string, number>();
   const transactions = new WeakMap<SMTPServerSession, Transaction>();
   let open = 0;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
 
   const sessionLog = sessionLogs(log);
 
@@ -202,7 +214,8 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     maxRecipients: options.maxRecipients ?? DEFAULT_MAX_RECIPIENTS,
     maxClients: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-    socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    // An inactivity timer, kept as a backstop; the slow-client guard below holds the deadlines.
+    socketTimeout: idleTimeoutMs,
     closeTimeout: 5_000,
     // No reverse DNS: it is slow, unreliable offline, and the Received: line carries the address.
     disableReverseLookup: true,
@@ -503,7 +516,17 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     }
   }
 
-  const server = new SMTPServer(serverOptions);
+  const protection = protectFromSlowClients(
+    serverOptions,
+    {
+      recordTimeoutMs: idleTimeoutMs,
+      minDataRate: options.minDataRate ?? DEFAULT_MIN_DATA_RATE,
+      dataRateGraceMs: options.dataRateGraceMs ?? DEFAULT_DATA_RATE_GRACE_MS,
+    },
+    sessionLog,
+  );
+  const server = new SMTPServer(protection.options);
+  protection.attach(server);
   server.on('error', (err: Error) => log.error({ err }, 'smtp server error'));
 
   return {

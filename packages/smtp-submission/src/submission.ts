@@ -10,6 +10,8 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   type Authenticator,
+  DEFAULT_DATA_RATE_GRACE_MS,
+  DEFAULT_MIN_DATA_RATE,
   type Delivery,
   isLoopbackAddress,
   type Log,
@@ -32,6 +34,7 @@ import {
   deliveredToHeader,
   installEnhancedCodeOverride,
   lookupRoute,
+  protectFromSlowClients,
   REPLY,
   receivedHeader,
   returnPathHeader,
@@ -70,7 +73,12 @@ export interface SmtpSubmissionOptions {
   readonly maxMessageSize?: number;
   readonly maxRecipients?: number;
   readonly maxConnections?: number;
+  /** RFC 5321 §4.5.3.2.7 server timeout, also the per-record deadline (see `SmtpIngressOptions`). */
   readonly idleTimeoutMs?: number;
+  /** Least average rate of a DATA body in octets per second (Postfix's smtpd_min_data_rate); 0: off. */
+  readonly minDataRate?: number;
+  /** How long a DATA body may arrive slower than `minDataRate` before the rate counts. */
+  readonly dataRateGraceMs?: number;
   readonly transcript?: boolean;
   readonly newTraceId?: () => string;
 }
@@ -131,6 +139,7 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
   if (options.implicitTls && !options.tls) throw new Error('implicit TLS submission needs a certificate');
 
   const sessionLog = sessionLogs(log);
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
 
   /** STYLE.md §4: a hook answers with a mapped reply, never an internal error message. */
   const hookError = (session: SMTPServerSession, err: unknown): Error => {
@@ -155,7 +164,8 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
     allowInsecureAuth: true,
     maxRecipients: options.maxRecipients ?? DEFAULT_MAX_RECIPIENTS,
     maxClients: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-    socketTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    // An inactivity timer, kept as a backstop; the slow-client guard below holds the deadlines.
+    socketTimeout: idleTimeoutMs,
     closeTimeout: 5_000,
     disableReverseLookup: true,
     minVersion: 'TLSv1.2',
@@ -367,7 +377,17 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
     }
   }
 
-  const server = new SMTPServer(serverOptions);
+  const protection = protectFromSlowClients(
+    serverOptions,
+    {
+      recordTimeoutMs: idleTimeoutMs,
+      minDataRate: options.minDataRate ?? DEFAULT_MIN_DATA_RATE,
+      dataRateGraceMs: options.dataRateGraceMs ?? DEFAULT_DATA_RATE_GRACE_MS,
+    },
+    sessionLog,
+  );
+  const server = new SMTPServer(protection.options);
+  protection.attach(server);
   server.on('error', (err: Error) => log.error({ err }, 'smtp submission server error'));
 
   return {
