@@ -4,7 +4,7 @@
  * `FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)` reads no message body. Body sections are
  * located by the structure's byte ranges and read (or, when large, streamed) from the store.
  */
-import type { ByteRange, Envelope, MessageMeta, MessageStructure } from '@yubin/core';
+import type { ByteRange, Envelope, EnvelopeAddress, MessageMeta, MessageStructure } from '@yubin/core';
 import { filterHeaderFields, findSection, type SectionSpec } from '@yubin/mime';
 import { bad } from './errors.js';
 import {
@@ -32,18 +32,75 @@ export function setsSeen(item: FetchItem): boolean {
 /**
  * Serialized ENVELOPEs by envelope object. Stores hand out the same cached structure object for a
  * message every time, so a FETCH repeated by any session of this process costs one lookup; the
- * entry goes with the structure.
+ * entry goes with the structure. A string when it is all quoted strings (the usual case): it joins
+ * the rest of the response text instead of being a Buffer of its own.
  */
-const envelopeText = new WeakMap<Envelope, Buffer>();
+const envelopeText = new WeakMap<Envelope, string | Buffer>();
 
-function envelopeBytes(envelope: Envelope): Buffer {
-  let bytes = envelopeText.get(envelope);
-  if (!bytes) {
-    const parts = serializeEnvelope(envelope);
-    bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-    envelopeText.set(envelope, bytes);
+export function envelopePiece(envelope: Envelope): string | Buffer {
+  let piece = envelopeText.get(envelope);
+  if (piece === undefined) {
+    piece = quotedEnvelope(envelope);
+    if (piece === '') {
+      const parts = serializeEnvelope(envelope);
+      piece = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    }
+    envelopeText.set(envelope, piece);
   }
-  return bytes;
+  return piece;
+}
+
+/** The ResponseBuilder's limit for a quoted string (longer ones are literals). */
+const MAX_QUOTED = 1024;
+/** US-ASCII without NUL, CR or LF: what ResponseBuilder sends as a quoted string. */
+const PLAIN_QUOTABLE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
+const QUOTE_SPECIALS = /["\\]/g;
+
+/** RFC 3501 `nstring` as quoted or NIL; '' when the value needs a literal or 8-bit care. */
+function quotedNString(v: string | null): string {
+  if (v === null) return 'NIL';
+  if (v.length > MAX_QUOTED || !PLAIN_QUOTABLE.test(v)) return '';
+  return v.includes('"') || v.includes('\\') ? `"${v.replace(QUOTE_SPECIALS, '\\$&')}"` : `"${v}"`;
+}
+
+function quotedAddresses(list: readonly EnvelopeAddress[] | null): string {
+  if (list === null || list.length === 0) return 'NIL';
+  // RFC 3501 §9 env-from = "(" 1*address ")": addresses follow each other without SP.
+  let out = '(';
+  for (const a of list) {
+    const name = quotedNString(a.name);
+    const adl = quotedNString(a.adl);
+    const mailbox = quotedNString(a.mailbox);
+    const host = quotedNString(a.host);
+    if (name === '' || adl === '' || mailbox === '' || host === '') return '';
+    out += `(${name} ${adl} ${mailbox} ${host})`;
+  }
+  return `${out})`;
+}
+
+/**
+ * RFC 3501 §7.4.2 ENVELOPE as one string, byte for byte what `serializeEnvelope` writes, when every
+ * value is a plain quoted string; '' otherwise (then the ResponseBuilder does it).
+ */
+export function quotedEnvelope(env: Envelope): string {
+  const from = env.from;
+  // RFC 3501 §7.4.2: Sender and Reply-To default to From when absent or empty.
+  const sender = env.sender !== null && env.sender.length > 0 ? env.sender : from;
+  const replyTo = env.replyTo !== null && env.replyTo.length > 0 ? env.replyTo : from;
+  const parts = [
+    quotedNString(env.date),
+    quotedNString(env.subject),
+    quotedAddresses(from),
+    quotedAddresses(sender),
+    quotedAddresses(replyTo),
+    quotedAddresses(env.to),
+    quotedAddresses(env.cc),
+    quotedAddresses(env.bcc),
+    quotedNString(env.inReplyTo),
+    quotedNString(env.messageId),
+  ];
+  if (parts.includes('')) return '';
+  return `(${parts.join(' ')})`;
 }
 
 export function needsStructure(item: FetchItem): boolean {
@@ -132,7 +189,7 @@ export async function fetchPieces(
         break;
       case 'ENVELOPE':
         sep();
-        pieces.push('ENVELOPE ', envelopeBytes((structure as MessageStructure).envelope));
+        pieces.push('ENVELOPE ', envelopePiece((structure as MessageStructure).envelope));
         break;
       case 'BODY':
         sep();

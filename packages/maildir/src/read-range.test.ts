@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileRange } from './read-range.js';
+import { BATCH_READ_COUNT, BATCH_READ_MAX, readFileRange } from './read-range.js';
 
 let dir: string;
 let path: string;
@@ -37,5 +37,45 @@ describe('readFileRange', () => {
 
   it('rejects with ENOENT for a missing file', async () => {
     await expect(readFileRange(join(dir, 'gone'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readFileRange(join(dir, 'gone'), undefined, 10)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readFileRange(join(dir, 'gone'), { start: 0, end: 5 })).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
+  it('answers many reads made at once (more than one batch), each with its own bytes or error', async () => {
+    const n = BATCH_READ_COUNT * 2 + 7;
+    await Promise.all(Array.from({ length: n }, (_, i) => writeFile(join(dir, `f${i}`), `message ${i}\r\n`)));
+    const reads = Array.from({ length: n }, (_, i) =>
+      i % 5 === 4
+        ? readFileRange(join(dir, `missing${i}`), undefined, 12).then(
+            () => 'read',
+            (err: NodeJS.ErrnoException) => err.code,
+          )
+        : readFileRange(
+            join(dir, `f${i}`),
+            i % 2 === 0 ? undefined : { start: 8 },
+            i % 3 === 0 ? 3 : 100,
+          ).then((b) => b.toString()),
+    );
+    const got = await Promise.all(reads);
+    got.forEach((text, i) => {
+      const whole = `message ${i}\r\n`;
+      expect(text, String(i)).toBe(i % 5 === 4 ? 'ENOENT' : i % 2 === 0 ? whole : whole.slice(8));
+    });
+  });
+
+  it('reads a file larger than the batch limit', async () => {
+    const big = Buffer.alloc(BATCH_READ_MAX + 10, 0x61);
+    big.write('end', big.length - 3);
+    await writeFile(join(dir, 'big'), big);
+    const whole = await readFileRange(join(dir, 'big'), undefined, big.length);
+    expect(whole.equals(big)).toBe(true);
+    const tail = await readFileRange(join(dir, 'big'), { start: big.length - 3, end: big.length + 100 });
+    expect(tail.toString()).toBe('end');
+  });
+
+  it('reports the errno of a read that fails after the open', async () => {
+    await expect(readFileRange(dir, undefined, 10)).rejects.toMatchObject({ code: 'EISDIR' });
   });
 });

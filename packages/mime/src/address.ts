@@ -19,54 +19,68 @@ type Token =
 // RFC 5322 §3.2.3 specials; '.' is left inside atoms so obs-phrase ("John Q. Public") and
 // dot-atom local parts come out as one token.
 const SPECIALS = '()<>[]:;@\\,"';
+/** Character classes by code unit below 128: what ends an atom. */
+const BLANK = 1;
+const SPECIAL = 2;
+const CLASS = new Uint8Array(128);
+for (const ch of ' \t\r\n') CLASS[ch.charCodeAt(0)] = BLANK;
+for (const ch of SPECIALS) CLASS[ch.charCodeAt(0)] = SPECIAL;
+
+function classOf(c: number): number {
+  return c < 128 ? (CLASS[c] as number) : 0;
+}
 
 function tokenize(s: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < s.length) {
-    const ch = s[i] ?? '';
-    if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') {
+    const c = s.charCodeAt(i);
+    const cls = classOf(c);
+    if (cls === BLANK) {
       i++;
-    } else if (ch === '"') {
+    } else if (c === 0x22) {
+      // '"': a quoted string; a backslash quotes the next character.
       const start = i;
-      let v = '';
       i++;
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === '\\' && i + 1 < s.length) i++;
-        v += s[i];
+      let v = '';
+      let from = i;
+      while (i < s.length && s.charCodeAt(i) !== 0x22) {
+        if (s.charCodeAt(i) === 0x5c && i + 1 < s.length) {
+          v += s.slice(from, i);
+          i++;
+          from = i;
+        }
         i++;
       }
+      v += s.slice(from, Math.min(i, s.length));
       i++; // closing quote (or past the end)
       out.push({ t: 'quoted', v, raw: s.slice(start, Math.min(i, s.length)) });
-    } else if (ch === '(') {
+    } else if (c === 0x28) {
+      // '(': a comment, nested, with quoted-pairs.
       let depth = 0;
       let v = '';
       while (i < s.length) {
-        const c = s[i++] ?? '';
-        if (c === '\\' && i < s.length) {
+        const ch = s[i++] as string;
+        if (ch === '\\' && i < s.length) {
           v += s[i++];
           continue;
         }
-        if (c === '(' && depth++ === 0) continue;
-        if (c === ')' && --depth === 0) break;
-        v += c;
+        if (ch === '(' && depth++ === 0) continue;
+        if (ch === ')' && --depth === 0) break;
+        v += ch;
       }
       out.push({ t: 'comment', v: v.trim() });
-    } else if (ch === '[') {
+    } else if (c === 0x5b) {
       const end = s.indexOf(']', i);
       const stop = end === -1 ? s.length : end + 1;
       out.push({ t: 'literal', v: s.slice(i, stop) });
       i = stop;
-    } else if (SPECIALS.includes(ch)) {
-      out.push({ t: 'special', v: ch });
+    } else if (cls === SPECIAL) {
+      out.push({ t: 'special', v: s[i] as string });
       i++;
     } else {
       const start = i;
-      while (i < s.length) {
-        const c = s[i] ?? '';
-        if (c === ' ' || c === '\t' || c === '\r' || c === '\n' || SPECIALS.includes(c)) break;
-        i++;
-      }
+      while (i < s.length && classOf(s.charCodeAt(i)) === 0) i++;
       out.push({ t: 'atom', v: s.slice(start, i) });
     }
   }

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeHeaderValue } from './encoded-word.js';
-import { filterHeaderFields, parseHeader } from './header.js';
+import { filterHeaderFields, firstValue, headerValues, parseHeader, unfold } from './header.js';
 
 const header = Buffer.from(
   'Received: from a\r\n\tby b; Mon, 1 Jan 2024\r\nSubject : folded\r\n  subject  \r\nnot a field\r\nX-Empty:\r\nFrom: a@b.c\r\n\r\nbody: no\r\n',
@@ -24,6 +25,74 @@ describe('parseHeader', () => {
       Buffer.concat([Buffer.from('A: café\r\nB: caf'), Buffer.from([0xe9]), Buffer.from('\r\n')]),
     );
     expect(fields.map((f) => f.value)).toEqual(['café', 'café']);
+  });
+});
+
+// Header-ish text built from the pieces where the parsers decide something.
+const headerPiece = fc.constantFrom(
+  'From',
+  'from',
+  'SUBJECT',
+  'To',
+  'X-A',
+  'bad name',
+  ':',
+  ' : ',
+  ' ',
+  '\t',
+  '\r\n',
+  '\n',
+  '\r',
+  '\r\n\r\n',
+  '\r\n ',
+  'é',
+  '\u00ff',
+  'value',
+  '\u0000',
+  '\u007f',
+);
+const headerBlock = fc
+  .array(fc.oneof(headerPiece, fc.string({ maxLength: 6 })), { maxLength: 40 })
+  .map((pieces) => Buffer.from(pieces.join(''), 'utf8'));
+const someBytes = fc.oneof(
+  headerBlock,
+  fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+);
+
+describe('headerValues', () => {
+  const names = new Set(['from', 'subject', 'to', 'x-a', 'bad name']);
+
+  it('returns what firstValue(parseHeader(…)) returns, on random input', () => {
+    fc.assert(
+      fc.property(someBytes, fc.nat({ max: 8 }), fc.nat({ max: 8 }), (raw, cutStart, cutEnd) => {
+        const start = Math.min(cutStart, raw.length);
+        const end = Math.max(start, raw.length - cutEnd);
+        const fields = parseHeader(raw.subarray(start, end));
+        const got = headerValues(raw, names, start, end);
+        for (const name of names) expect(got.get(name) ?? null, name).toBe(firstValue(fields, name));
+        expect([...got.keys()].every((k) => names.has(k))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives each field the unfolded value, decoded as parseHeader does', () => {
+    fc.assert(
+      fc.property(someBytes, (raw) => {
+        for (const f of parseHeader(raw)) expect(f.value).toBe(unfold(f.rawValue));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('reads only the fields asked for, first occurrence wins', () => {
+    const got = headerValues(header, new Set(['subject', 'from', 'x-empty']));
+    expect([...got]).toEqual([
+      ['subject', 'folded  subject'],
+      ['x-empty', ''],
+      ['from', 'a@b.c'],
+    ]);
+    expect(headerValues(Buffer.from('A: 1\r\na: 2\r\n'), new Set(['a'])).get('a')).toBe('1');
   });
 });
 

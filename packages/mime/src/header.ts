@@ -49,7 +49,7 @@ export function parseHeader(raw: Buffer): HeaderField[] {
       continue;
     }
     finish(lineStart);
-    const colon = raw.indexOf(COLON, lineStart);
+    const colon = colonIn(raw, lineStart, lineEnd);
     if (colon !== -1 && colon < lineEnd) current = { start: lineStart, colon };
     lineStart = lineEnd;
   }
@@ -57,28 +57,110 @@ export function parseHeader(raw: Buffer): HeaderField[] {
   return fields;
 }
 
-function makeField(raw: Buffer, start: number, colon: number, end: number): HeaderField | null {
+/**
+ * The values (as `HeaderField.value`) of the first field of each name in `names` (lower-case) within
+ * `raw[start, end)`, by lower-case name: what `firstValue(parseHeader(…), name)` returns for each, in
+ * one pass that unfolds and decodes only the fields asked for. Never throws.
+ */
+export function headerValues(
+  raw: Buffer,
+  names: ReadonlySet<string>,
+  start = 0,
+  end = raw.length,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  let fieldStart = -1;
+  let fieldColon = -1;
+  let lineStart = start;
+  while (lineStart < end) {
+    let lineEnd = raw.indexOf(LF, lineStart);
+    lineEnd = lineEnd === -1 || lineEnd >= end ? end : lineEnd + 1;
+    const first = raw[lineStart];
+    if (first === LF || (first === CR && lineStart + 1 < end && raw[lineStart + 1] === LF)) break;
+    if (first === SP || first === HT) {
+      lineStart = lineEnd;
+      continue;
+    }
+    if (fieldStart !== -1) takeValue(raw, fieldStart, fieldColon, lineStart, names, out);
+    fieldStart = -1;
+    const colon = colonIn(raw, lineStart, lineEnd);
+    if (colon !== -1 && colon < lineEnd) {
+      fieldStart = lineStart;
+      fieldColon = colon;
+    }
+    lineStart = lineEnd;
+  }
+  if (fieldStart !== -1) takeValue(raw, fieldStart, fieldColon, lineStart, names, out);
+  return out;
+}
+
+function takeValue(
+  raw: Buffer,
+  start: number,
+  colon: number,
+  end: number,
+  names: ReadonlySet<string>,
+  out: Map<string, string>,
+): void {
+  const nameEnd = fieldNameEnd(raw, start, colon);
+  if (nameEnd === -1) return;
+  const name = raw.toString('latin1', start, nameEnd).toLowerCase();
+  if (!names.has(name) || out.has(name)) return;
+  out.set(name, fieldValue(raw, colon, end));
+}
+
+/** The first colon in `raw[from, to)`, or -1: a search bounded by the line, so a header of colon-less lines stays linear. */
+function colonIn(raw: Buffer, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (raw[i] === COLON) return i;
+  return -1;
+}
+
+/** End of the field name before `colon`, or -1 when the line is not a field (RFC 5322 §3.6.8). */
+function fieldNameEnd(raw: Buffer, start: number, colon: number): number {
   let nameEnd = colon;
   // RFC 5322 §4.5 (obsolete syntax): blanks may sit between the name and the colon.
   while (nameEnd > start && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === HT)) nameEnd--;
-  if (nameEnd === start) return null;
+  if (nameEnd === start) return -1;
   for (let i = start; i < nameEnd; i++) {
-    const c = raw[i] ?? 0;
+    const c = raw[i] as number;
     // RFC 5322 §3.6.8: ftext is printable US-ASCII except the colon.
-    if (c <= SP || c >= 0x7f) return null;
+    if (c <= SP || c >= 0x7f) return -1;
   }
-  let valueEnd = end;
-  if (valueEnd > colon + 1 && raw[valueEnd - 1] === LF) {
-    valueEnd--;
-    if (valueEnd > colon + 1 && raw[valueEnd - 1] === CR) valueEnd--;
+  return nameEnd;
+}
+
+/** `unfold` of the value after `colon` up to `end`, without a copy or a regex for the usual one-line ASCII value. */
+function fieldValue(raw: Buffer, colon: number, end: number): string {
+  let vs = colon + 1;
+  let ve = end;
+  while (vs < ve && isBlank(raw[vs] as number)) vs++;
+  while (ve > vs && isBlank(raw[ve - 1] as number)) ve--;
+  for (let i = vs; i < ve; i++) {
+    const c = raw[i] as number;
+    if (c >= 0x80 || c === CR || c === LF) return unfold(raw.subarray(colon + 1, valueEnd(raw, colon, end)));
   }
-  const rawValue = raw.subarray(colon + 1, valueEnd);
+  return raw.toString('latin1', vs, ve);
+}
+
+/** The value's end: before its final line terminator. */
+function valueEnd(raw: Buffer, colon: number, end: number): number {
+  let e = end;
+  if (e > colon + 1 && raw[e - 1] === LF) {
+    e--;
+    if (e > colon + 1 && raw[e - 1] === CR) e--;
+  }
+  return e;
+}
+
+function makeField(raw: Buffer, start: number, colon: number, end: number): HeaderField | null {
+  const nameEnd = fieldNameEnd(raw, start, colon);
+  if (nameEnd === -1) return null;
   return {
     name: raw.toString('latin1', start, nameEnd),
     start,
     end,
-    rawValue,
-    value: unfold(rawValue),
+    rawValue: raw.subarray(colon + 1, valueEnd(raw, colon, end)),
+    value: fieldValue(raw, colon, end),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { BodyPart, Disposition, Envelope, MessageStructure, MimeParams } from '@yubin/core';
 import { parseAddressList } from './address.js';
-import { firstValue, type HeaderField, parseHeader, trimEndBlanks } from './header.js';
+import { headerValues, trimEndBlanks } from './header.js';
 import { type ParsedMediaValue, parseContentType, parseDisposition } from './params.js';
 
 /** Deepest nesting of multipart and message/rfc822 entities parsed; deeper ones become opaque leaves. */
@@ -149,9 +149,9 @@ class StructureParser {
     }
     if (ls >= this.len) term = this.endOfInput();
 
-    const fields = parseHeader(raw.subarray(start, headerEnd));
+    const fields = headerValues(raw, isMessage ? MESSAGE_FIELDS : MIME_FIELDS, start, headerEnd);
     const envelope = isMessage ? buildEnvelope(fields) : null;
-    const ctValue = firstValue(fields, 'content-type');
+    const ctValue = fields.get('content-type') ?? null;
     let ct: ParsedMediaValue | null = ctValue === null ? null : parseContentType(ctValue);
     if (ct === null) {
       // RFC 2045 §5.2 default, or RFC 2046 §5.1.5 inside multipart/digest.
@@ -201,11 +201,11 @@ class StructureParser {
     }
     const bodyEnd = Math.max(bodyStart, term.end);
 
-    const disp = firstValue(fields, 'content-disposition');
+    const disp = fields.get('content-disposition') ?? null;
     const parsedDisp = disp === null ? null : parseDisposition(disp);
     const disposition: Disposition | null =
       parsedDisp === null ? null : { type: parsedDisp.type, params: parsedDisp.params };
-    const language = firstValue(fields, 'content-language');
+    const language = fields.get('content-language') ?? null;
     const languages =
       language === null
         ? null
@@ -213,7 +213,7 @@ class StructureParser {
             .split(',')
             .map((s) => s.trim())
             .filter((s) => s !== '');
-    const encoding = firstValue(fields, 'content-transfer-encoding');
+    const encoding = fields.get('content-transfer-encoding') ?? null;
     const part: BodyPart = {
       headerStart: start,
       headerEnd,
@@ -222,15 +222,15 @@ class StructureParser {
       type,
       subtype,
       params,
-      id: firstValue(fields, 'content-id'),
-      description: firstValue(fields, 'content-description'),
+      id: fields.get('content-id') ?? null,
+      description: fields.get('content-description') ?? null,
       encoding: encoding === null || encoding === '' ? '7BIT' : encoding,
       size: bodyEnd - bodyStart,
       ...(type === 'text' || message !== undefined ? { lines: this.countLines(bodyStart, bodyEnd) } : {}),
-      md5: firstValue(fields, 'content-md5'),
+      md5: fields.get('content-md5') ?? null,
       disposition,
       language: languages === null || languages.length === 0 ? null : languages,
-      location: firstValue(fields, 'content-location'),
+      location: fields.get('content-location') ?? null,
       ...(children !== undefined ? { children } : {}),
       ...(message !== undefined ? { message } : {}),
     };
@@ -427,25 +427,52 @@ function childOf(node: TrieNode, byte: number): TrieNode | undefined {
   return undefined;
 }
 
-/** RFC 3501 §7.4.2 ENVELOPE from a message header. */
-export function buildEnvelope(fields: readonly HeaderField[]): Envelope {
-  const addresses = (name: string) => {
-    const v = firstValue(fields, name);
-    return v === null ? null : parseAddressList(v);
-  };
-  const from = addresses('from');
+/** The fields an entity's header is read for (lower-case): RFC 2045 §3 and RFC 2183. */
+const MIME_FIELDS: ReadonlySet<string> = new Set([
+  'content-type',
+  'content-transfer-encoding',
+  'content-id',
+  'content-description',
+  'content-md5',
+  'content-disposition',
+  'content-language',
+  'content-location',
+]);
+/** A message's header is read for its MIME fields and the ENVELOPE's (RFC 3501 §7.4.2). */
+const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
+  ...MIME_FIELDS,
+  'date',
+  'subject',
+  'from',
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'bcc',
+  'in-reply-to',
+  'message-id',
+]);
+
+function addressField(fields: ReadonlyMap<string, string>, name: string) {
+  const v = fields.get(name);
+  return v === undefined ? null : parseAddressList(v);
+}
+
+/** RFC 3501 §7.4.2 ENVELOPE from the first value of each header field, by lower-case name. */
+export function buildEnvelope(fields: ReadonlyMap<string, string>): Envelope {
+  const from = addressField(fields, 'from');
   return {
-    date: firstValue(fields, 'date'),
-    subject: firstValue(fields, 'subject'),
+    date: fields.get('date') ?? null,
+    subject: fields.get('subject') ?? null,
     from,
     // RFC 3501 §7.4.2: absent or empty Sender and Reply-To take the value of From.
-    sender: addresses('sender') ?? from,
-    replyTo: addresses('reply-to') ?? from,
-    to: addresses('to'),
-    cc: addresses('cc'),
-    bcc: addresses('bcc'),
-    inReplyTo: firstValue(fields, 'in-reply-to'),
-    messageId: firstValue(fields, 'message-id'),
+    sender: addressField(fields, 'sender') ?? from,
+    replyTo: addressField(fields, 'reply-to') ?? from,
+    to: addressField(fields, 'to'),
+    cc: addressField(fields, 'cc'),
+    bcc: addressField(fields, 'bcc'),
+    inReplyTo: fields.get('in-reply-to') ?? null,
+    messageId: fields.get('message-id') ?? null,
   };
 }
 

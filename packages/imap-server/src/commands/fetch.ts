@@ -16,10 +16,11 @@ import { SELECTED } from './states.js';
 const OUTPUT_BATCH = 64 * 1024;
 /**
  * Structures (ENVELOPE, BODYSTRUCTURE, sections) requested ahead of the output: an uncached one
- * costs a file read, so up to this many are read at once instead of one after the other. Output
- * still goes out in order and waits for the socket.
+ * costs a file read, so up to this many are read at once instead of one after the other. They are
+ * requested half a window at a time, so the store reads one batch while the previous one is
+ * parsed and written. Output still goes out in order and waits for the socket.
  */
-const STRUCTURE_PREFETCH = 48;
+const STRUCTURE_PREFETCH = 128;
 
 export async function fetchMessages(session: Session, input: CommandInput): Promise<Completion | undefined> {
   const cmd = parseFetch(input.args);
@@ -82,7 +83,7 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
     if (!meta) continue;
     let structure: Promise<MessageStructure> | undefined;
     if (wantsStructure) {
-      prefetch(i + STRUCTURE_PREFETCH);
+      if (ahead - i < STRUCTURE_PREFETCH / 2) prefetch(i + STRUCTURE_PREFETCH);
       structure = prefetched.get(i);
       prefetched.delete(i);
     }
