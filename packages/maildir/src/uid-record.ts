@@ -40,7 +40,7 @@
  * looks like a whole file and is trusted, as before this record existed (Maildirs written by Dovecot or
  * an older yubin have no record, and must not change UIDVALIDITY because of it).
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Log } from '@yubin/core';
@@ -99,14 +99,23 @@ export async function readUidRecord(path: string): Promise<UidRecord | null> {
 /** Overwrites the record in place (see the file comment); `durable` adds an fsync. */
 export async function writeUidRecord(path: string, record: UidRecord, durable: boolean): Promise<void> {
   const bytes = Buffer.from(serializeUidRecord(record), 'latin1');
+  if (!durable) {
+    // The delivery path: 36 bytes into the page cache. Three blocking calls cost ~7 µs of CPU; the
+    // promise API's three thread-pool round trips ~90 µs, a few per cent of a whole delivery.
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
+    try {
+      writeSync(fd, bytes, 0, bytes.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
   const handle = await open(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
   try {
     await handle.write(bytes, 0, bytes.length, 0);
-    if (durable) {
-      // A file with bytes after the record (written by something else) is cut back to it.
-      await handle.truncate(bytes.length);
-      await handle.sync();
-    }
+    // A file with bytes after the record (written by something else) is cut back to it.
+    await handle.truncate(bytes.length);
+    await handle.sync();
   } finally {
     await handle.close();
   }
