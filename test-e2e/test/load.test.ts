@@ -3,7 +3,8 @@
  * - 2,000 concurrent TCP connections spread over SMTP, POP3 and IMAP are opened and held, and
  *   meanwhile a normal client sends a message (nodemailer) and reads it over IMAPS (imapflow):
  *   the message is fetched within one second of the 250, and every held connection is still open.
- * - Clients that dribble bytes are dropped by the idle timeouts (a stack with 2 s timeouts).
+ * - Clients that dribble bytes are dropped by the idle timeouts (a stack with 2 s timeouts), which
+ *   are per-record deadlines: a line that never ends is dropped although a byte arrives every second.
  *
  * The limits are raised through a YAML config file. `startStack()` clears `YUBIN_CONFIG`, so this
  * file starts the stack itself the way `npm start` does (the CLI's `start`), from a working folder
@@ -28,6 +29,8 @@ const PASSWORD = 'correct horse battery';
 /** Held connections, spread evenly over the three services. */
 const HELD = 2_000;
 const SLOW_TIMEOUT_MS = 2_000;
+/** The slow stack's limits.dataRateGraceMs; limits.minDataRate keeps its default, 500 bytes/s. */
+const SLOW_GRACE_MS = 1_000;
 
 interface ConfiguredStack {
   readonly ports: Ports;
@@ -170,10 +173,10 @@ beforeAll(async () => {
     ),
     startConfigured(
       `limits:\n  smtpIdleTimeoutMs: ${SLOW_TIMEOUT_MS}\n  pop3IdleTimeoutMs: ${SLOW_TIMEOUT_MS}\n` +
-        `  imapIdleTimeoutMs: ${SLOW_TIMEOUT_MS}\n`,
+        `  imapIdleTimeoutMs: ${SLOW_TIMEOUT_MS}\n  dataRateGraceMs: ${SLOW_GRACE_MS}\n`,
     ),
   ]);
-  await load.addUser(USER, PASSWORD);
+  await Promise.all([load.addUser(USER, PASSWORD), slow.addUser(USER, PASSWORD)]);
 }, 120_000);
 
 afterAll(async () => {
@@ -295,12 +298,9 @@ describe('slowloris', () => {
     }
   }, 30_000);
 
-  // BUG: the timeouts are inactivity timers (socket.setTimeout in POP3, smtp-server's socketTimeout,
-  // IMAP's lastActivity sweep): a client that sends one byte a little more often than the timeout,
-  // never finishing a line, keeps its connection forever. Only the per-address connection limit
-  // bounds it (50 per service by default). A fix is a deadline per command line (or, in IMAP, the
-  // unused PREAUTH_TIMEOUT_MS for sessions that never log in) in all three servers.
-  it.skip('drops clients that dribble a line that never ends, faster than the idle timeout', async () => {
+  // The timeouts are per-record deadlines (SlowClientGuard in each server): bytes of a line that
+  // never ends do not extend them, unlike an inactivity timer that each byte would reset.
+  it('drops clients that dribble a line that never ends, faster than the idle timeout', async () => {
     if (!slow) throw new Error('no stack');
     const every = SLOW_TIMEOUT_MS / 2;
     const line = `a NOOP ${'x'.repeat(100)}`;
@@ -309,6 +309,61 @@ describe('slowloris', () => {
       dribble(slow.ports.pop3, line, every, 4 * SLOW_TIMEOUT_MS),
       dribble(slow.ports.imap, line, every, 4 * SLOW_TIMEOUT_MS),
     ]);
-    expect(results.map((ms) => ms !== null)).toEqual([true, true, true]);
+    for (const ms of results) {
+      expect(ms).not.toBeNull();
+      expect(ms).toBeLessThan(2 * SLOW_TIMEOUT_MS);
+    }
+  }, 30_000);
+
+  /** Opens a connection, sends `setup` and waits for `ready`; then dribbles 5 bytes every 100 ms. */
+  async function dribbleBulk(
+    port: number,
+    setup: string,
+    ready: RegExp,
+  ): Promise<{ ms: number | null; text: string }> {
+    const h = await hold(port);
+    let text = '';
+    h.socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+    });
+    h.socket.write(setup);
+    await eventually('the go-ahead for bulk data', 5_000, () => ready.test(text));
+    const start = Date.now();
+    const body = `Subject: slow\r\n\r\n${'y'.repeat(3_000)}\r\n`;
+    let i = 0;
+    const timer = setInterval(() => {
+      if (h.closedAt !== null || i >= body.length) return;
+      h.socket.write(body.slice(i, i + 5));
+      i += 5;
+    }, 100);
+    try {
+      await eventually('close', 4 * SLOW_TIMEOUT_MS, () => h.closedAt !== null).catch(() => undefined);
+      return { ms: h.closedAt === null ? null : h.closedAt - start, text };
+    } finally {
+      clearInterval(timer);
+      h.socket.destroy();
+    }
+  }
+
+  it('drops an SMTP DATA body and an IMAP literal that arrive below limits.minDataRate', async () => {
+    if (!slow) throw new Error('no stack');
+    // 50 bytes/s against the default minimum of 500: dropped soon after the 1 s grace period.
+    const [smtp, imap] = await Promise.all([
+      dribbleBulk(
+        slow.ports.smtp,
+        `EHLO slow.example\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<${USER}>\r\nDATA\r\n`,
+        /\r\n354 /,
+      ),
+      dribbleBulk(slow.ports.imap, `a LOGIN ${USER} "${PASSWORD}"\r\nb APPEND INBOX {3020}\r\n`, /\r\n\+ /),
+    ]);
+    expect(smtp.text).toMatch(
+      /\r\n421 4\.4\.2 \S+ Error: timeout exceeded, message data arriving too slowly\r\n$/,
+    );
+    expect(imap.text).toMatch(/\r\n\* BYE Literal data arriving too slowly\r\n$/);
+    for (const { ms } of [smtp, imap]) {
+      expect(ms).not.toBeNull();
+      expect(ms).toBeGreaterThanOrEqual(SLOW_GRACE_MS);
+      expect(ms).toBeLessThan(SLOW_TIMEOUT_MS + SLOW_GRACE_MS);
+    }
   }, 30_000);
 });

@@ -45,6 +45,9 @@ describe('loadConfig defaults', () => {
         smtpIdleTimeoutMs: 300_000,
         pop3IdleTimeoutMs: 600_000,
         imapIdleTimeoutMs: 1_800_000,
+        imapPreauthTimeoutMs: 60_000,
+        minDataRate: 500,
+        dataRateGraceMs: 30_000,
         maxLineLength: 65536,
         maxLiteralSize: 1048576,
       },
@@ -218,6 +221,23 @@ describe('bad values', () => {
     expect(err.message).toBe(message);
   });
 
+  it('reads the slow-client limits; a minimum data rate of 0 turns the check off', () => {
+    const dir = tmp();
+    const file = join(dir, 'yubin.config.yaml');
+    writeFileSync(
+      file,
+      'limits:\n  imapPreauthTimeoutMs: 15000\n  minDataRate: 0\n  dataRateGraceMs: 5000\n',
+    );
+    const c = loadConfig({ env: {}, cwd: dir });
+    expect([c.limits.imapPreauthTimeoutMs, c.limits.minDataRate, c.limits.dataRateGraceMs]).toEqual([
+      15_000, 0, 5_000,
+    ]);
+    writeFileSync(file, 'limits:\n  minDataRate: -1\n');
+    expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
+      `${file}: limits.minDataRate=-1: expected a non-negative integer number of bytes per second (0: off)`,
+    );
+  });
+
   it('names the YAML path and file', () => {
     const dir = tmp();
     const file = join(dir, 'yubin.config.yaml');
@@ -236,7 +256,7 @@ describe('bad values', () => {
     const file = join(dir, 'yubin.config.yaml');
     writeFileSync(file, 'limits:\n  maxMesageSize: 10\n');
     expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
-      `${file}: unknown key "limits.maxMesageSize" (allowed here: maxMessageSize, maxRecipients, maxConnections, maxConnectionsPerAddress, smtpIdleTimeoutMs, pop3IdleTimeoutMs, imapIdleTimeoutMs, maxLineLength, maxLiteralSize)`,
+      `${file}: unknown key "limits.maxMesageSize" (allowed here: maxMessageSize, maxRecipients, maxConnections, maxConnectionsPerAddress, smtpIdleTimeoutMs, pop3IdleTimeoutMs, imapIdleTimeoutMs, imapPreauthTimeoutMs, minDataRate, dataRateGraceMs, maxLineLength, maxLiteralSize)`,
     );
     writeFileSync(file, 'hostnme: x\n');
     expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toMatch(

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_DATA_RATE_GRACE_MS, DEFAULT_MIN_DATA_RATE } from '@yubin/core';
 import { LineCounter, parseDocument } from 'yaml';
 
 /** pino's level names, quietest last. */
@@ -48,12 +49,29 @@ export interface LimitsConfig {
   readonly maxConnections: number;
   /** Concurrent connections from one remote address per server process. Default 50. */
   readonly maxConnectionsPerAddress: number;
-  /** Idle SMTP connection timeout. RFC 5321 §4.5.3.2.7: at least 5 minutes. Default 5 min. */
+  /**
+   * Idle SMTP connection timeout. RFC 5321 §4.5.3.2.7: at least 5 minutes. Default 5 min. Like the
+   * POP3 and IMAP ones, it is a per-record deadline: a command line must be complete within it of
+   * the server's last reply, however many partial bytes arrive meanwhile (slowloris protection).
+   */
   readonly smtpIdleTimeoutMs: number;
   /** Idle POP3 connection timeout. RFC 1939 §3: at least 10 minutes. Default 10 min. */
   readonly pop3IdleTimeoutMs: number;
-  /** Idle IMAP connection timeout. RFC 3501 §5.4: at least 30 minutes. Default 30 min. */
+  /** Idle IMAP connection timeout after login. RFC 3501 §5.4: at least 30 minutes. Default 30 min. */
   readonly imapIdleTimeoutMs: number;
+  /**
+   * Idle IMAP connection timeout before login (RFC 9051 §5.4 allows a shorter one, against denial
+   * of service). Default 1 min.
+   */
+  readonly imapPreauthTimeoutMs: number;
+  /**
+   * Least average rate of bulk data (SMTP DATA bodies, IMAP literals), in bytes per second, after
+   * `dataRateGraceMs`; slower clients are disconnected. 0 turns the check off. Default 500
+   * (Postfix's smtpd_min_data_rate).
+   */
+  readonly minDataRate: number;
+  /** How long bulk data may arrive slower than `minDataRate` before the rate counts. Default 30 s. */
+  readonly dataRateGraceMs: number;
   /** Longest command line (without literals) a server buffers, in bytes. RFC 7162 §4: ≥ 8192. Default 64 KiB. */
   readonly maxLineLength: number;
   /** Largest IMAP literal in a command other than APPEND, in bytes. Default 1 MiB. */
@@ -227,6 +245,9 @@ export const DEFAULTS = {
     smtpIdleTimeoutMs: 5 * MINUTE, // RFC 5321 §4.5.3.2.7: server timeout at least 5 minutes
     pop3IdleTimeoutMs: 10 * MINUTE, // RFC 1939 §3: autologout timer at least 10 minutes
     imapIdleTimeoutMs: 30 * MINUTE, // RFC 3501 §5.4: autologout timer at least 30 minutes
+    imapPreauthTimeoutMs: 1 * MINUTE, // RFC 9051 §5.4: a shorter timer before authentication
+    minDataRate: DEFAULT_MIN_DATA_RATE, // Postfix smtpd_min_data_rate
+    dataRateGraceMs: DEFAULT_DATA_RATE_GRACE_MS,
     maxLineLength: 64 * 1024, // RFC 7162 §4: clients may send lines of 8192 octets; leave headroom
     maxLiteralSize: 1 * MiB,
   },
@@ -276,6 +297,11 @@ const portKind = integer(0, 65535, 'an integer port 0-65535');
 const countKind = integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer');
 const bytesKind = integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer number of bytes');
 const msKind = integer(1, 2_147_483_647, 'a positive integer number of milliseconds (at most 2147483647)');
+const rateKind = integer(
+  0,
+  Number.MAX_SAFE_INTEGER,
+  'a non-negative integer number of bytes per second (0: off)',
+);
 
 const boolKind: Kind<boolean> = {
   expected: 'a boolean (true/false, 1/0, yes/no, on/off)',
@@ -475,6 +501,9 @@ const SHAPE = {
     smtpIdleTimeoutMs: true,
     pop3IdleTimeoutMs: true,
     imapIdleTimeoutMs: true,
+    imapPreauthTimeoutMs: true,
+    minDataRate: true,
+    dataRateGraceMs: true,
     maxLineLength: true,
     maxLiteralSize: true,
   },
@@ -660,6 +689,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     smtpIdleTimeoutMs: pick('limits.smtpIdleTimeoutMs', null, msKind) ?? d.limits.smtpIdleTimeoutMs,
     pop3IdleTimeoutMs: pick('limits.pop3IdleTimeoutMs', null, msKind) ?? d.limits.pop3IdleTimeoutMs,
     imapIdleTimeoutMs: pick('limits.imapIdleTimeoutMs', null, msKind) ?? d.limits.imapIdleTimeoutMs,
+    imapPreauthTimeoutMs: pick('limits.imapPreauthTimeoutMs', null, msKind) ?? d.limits.imapPreauthTimeoutMs,
+    minDataRate: pick('limits.minDataRate', null, rateKind) ?? d.limits.minDataRate,
+    dataRateGraceMs: pick('limits.dataRateGraceMs', null, msKind) ?? d.limits.dataRateGraceMs,
     maxLineLength: pick('limits.maxLineLength', null, bytesKind) ?? d.limits.maxLineLength,
     maxLiteralSize: pick('limits.maxLiteralSize', null, bytesKind) ?? d.limits.maxLiteralSize,
   };

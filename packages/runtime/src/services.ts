@@ -52,6 +52,8 @@ export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
     maxConnections: config.limits.maxConnections,
     maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
     idleTimeoutMs: config.limits.smtpIdleTimeoutMs,
+    minDataRate: config.limits.minDataRate,
+    dataRateGraceMs: config.limits.dataRateGraceMs,
     transcript: config.log.transcript,
     newTraceId,
     authChecks: {
@@ -88,6 +90,8 @@ export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
     maxRecipients: config.limits.maxRecipients,
     maxConnections: config.limits.maxConnections,
     idleTimeoutMs: config.limits.smtpIdleTimeoutMs,
+    minDataRate: config.limits.minDataRate,
+    dataRateGraceMs: config.limits.dataRateGraceMs,
     transcript: config.log.transcript,
     newTraceId,
   };
@@ -152,6 +156,9 @@ export async function startImap(ctx: ServiceContext): Promise<RunningService> {
       maxLiteralSize: config.limits.maxLiteralSize,
       appendLimit: config.limits.maxMessageSize,
       idleTimeoutMs: config.limits.imapIdleTimeoutMs,
+      preauthTimeoutMs: config.limits.imapPreauthTimeoutMs,
+      minDataRate: config.limits.minDataRate,
+      dataRateGraceMs: config.limits.dataRateGraceMs,
     },
     transcript: config.log.transcript,
   });
