@@ -162,6 +162,7 @@ let nextConnectionId = 0;
 /** One client connection: framing, literals, raw lines, output backpressure, TLS upgrade. */
 class Connection implements SessionHost {
   closed = false;
+  private corked = false;
   private reader: CommandReader;
   private readonly session: Session;
   private readonly log: Log;
@@ -353,7 +354,20 @@ class Connection implements SessionHost {
         'wire',
       );
     }
+    // A response is many small writes: one syscall (writev) per tick instead of one per line.
+    if (!this.corked) {
+      const socket = this.socket;
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => this.uncork(socket));
+    }
     this.socket.write(data);
+  }
+
+  private uncork(socket: net.Socket): void {
+    if (!this.corked) return;
+    this.corked = false;
+    socket.uncork();
   }
 
   async drain(): Promise<void> {
@@ -390,6 +404,7 @@ class Connection implements SessionHost {
   async startTls(): Promise<void> {
     if (!this.options.tls) throw new Error('no TLS context');
     const plain = this.socket;
+    this.uncork(plain);
     this.detach(plain);
     // RFC 3501 §6.2.1 (and RFC 7817 §2): plaintext pipelined after STARTTLS is discarded.
     this.reader = this.newReader();
