@@ -54,6 +54,8 @@ export type SlowClientVerdict =
 
 type Phase = 'record' | 'data' | 'busy' | 'stopped';
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class SlowClientGuard {
   private phase: Phase = 'record';
   /** When the current wait (record or data) began. */
@@ -199,7 +201,8 @@ export class SlowClientGuard {
     if (at === Number.POSITIVE_INFINITY || (this.timer !== null && this.armedAt <= at)) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.armedAt = at;
-    this.timer = setTimeout(this.fire, Math.max(1, at - Date.now()));
+    // setTimeout takes at most 2^31-1 ms (longer fires at once); a farther deadline re-arms then.
+    this.timer = setTimeout(this.fire, Math.min(MAX_TIMER_MS, Math.max(1, at - Date.now())));
     this.timer.unref();
   }
 
