@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 // Crockford base32, lower case: URL-safe, no ambiguous letters, and ASCII order = numeric order,
 // so ids that start with the time sort by time (as ULIDs do).
@@ -14,10 +14,18 @@ function encodeTime(ms: number, chars: number): string {
   return out;
 }
 
+// One call into the CSPRNG per 4 KiB instead of one per id: ids are made per connection and per
+// message, and a small randomBytes() call costs as much as the rest of an id put together.
+const POOL = Buffer.alloc(4096);
+let poolOffset = POOL.length;
+
 function encodeRandom(chars: number): string {
-  const bytes = randomBytes(chars);
+  if (poolOffset + chars > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
   let out = '';
-  for (const b of bytes) out += ALPHABET[b & 31] as string;
+  for (let i = 0; i < chars; i++) out += ALPHABET[(POOL[poolOffset++] as number) & 31] as string;
   return out;
 }
 

@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { Log } from '@yubin/core';
 import { describe, expect, it } from 'vitest';
 import { newSessionId, newTraceId } from './ids.js';
@@ -34,12 +36,12 @@ describe('createLogger', () => {
 
   it('appends JSON lines with app, cid and trace to the file (creating its folder)', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'yubin-log-')), 'log', 'nested', 'yubin.log');
-    const root = createLogger({ app: 'smtp', file, console: false, level: 'debug' });
+    const root = createLogger({ app: 'smtp', file, console: false, level: 'debug', sync: true });
     const session = root.child({ cid: 'c1' });
     session.child({ trace: 't1' }).info({ uid: 7 }, 'message stored');
     session.debug('debug line');
     session.trace('not logged at debug');
-    const again = createLogger({ app: 'imap', file, console: false });
+    const again = createLogger({ app: 'imap', file, console: false, sync: true });
     again.warn('second process');
     const lines = readLines(file);
     expect(lines).toHaveLength(3);
@@ -59,7 +61,7 @@ describe('createLogger', () => {
 
   it('redacts secret fields', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'yubin-log-')), 'yubin.log');
-    const log = createLogger({ app: 'pop3', file, console: false });
+    const log = createLogger({ app: 'pop3', file, console: false, sync: true });
     log.info(
       {
         password: 'hunter2',
@@ -76,6 +78,41 @@ describe('createLogger', () => {
       expect(text).not.toContain(secret);
     const [line] = readLines(file);
     expect(line).toMatchObject({ password: '***', pass: '***', user: { password: '***' } });
+  });
+
+  it('writes asynchronously by default and loses no line when the process exits at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'yubin-log-'));
+    const file = join(dir, 'yubin.log');
+    const script = join(dir, 'child.ts');
+    // What a service does on SIGTERM: log, then process.exit() with lines still pending.
+    writeFileSync(
+      script,
+      [
+        `import { createLogger } from ${JSON.stringify(fileURLToPath(new URL('./logger.ts', import.meta.url)))};`,
+        `const log = createLogger({ app: 'smtp', file: ${JSON.stringify(file)}, console: false });`,
+        'for (let i = 0; i < 5000; i++) log.info({ i, pad: "x".repeat(200) }, "line");',
+        'log.info("stopped");',
+        'process.exit(0);',
+      ].join('\n'),
+    );
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'ignore' });
+      child.once('exit', resolve);
+    });
+    expect(code).toBe(0);
+    const lines = readLines(file);
+    expect(lines).toHaveLength(5001);
+    expect(lines.slice(0, 5000).map((l) => l.i)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(lines[5000]).toMatchObject({ msg: 'stopped' });
+  });
+
+  it('writes the lines of an asynchronous logger to the file without blocking the caller', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'yubin-log-')), 'yubin.log');
+    const log = createLogger({ app: 'imap', file, console: false });
+    for (let i = 0; i < 100; i++) log.info({ i }, 'line');
+    for (let tries = 0; tries < 100 && readFileSync(file, 'utf8').split('\n').length <= 100; tries++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(readLines(file).map((l) => l.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
   it('writes JSON lines to a non-TTY console, pretty text when asked', () => {

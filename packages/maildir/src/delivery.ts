@@ -1,9 +1,14 @@
 /**
- * Delivery per the Maildir spec (cr.yp.to/proto/maildir.html): one tmp/ file per target, written and
- * fsync'd, then renamed into new/ and the directory fsync'd. All or nothing: when any copy fails, the
- * copies already made are removed.
+ * Delivery per the Maildir spec (cr.yp.to/proto/maildir.html): one tmp/ file per target, written,
+ * its mtime set to the internal date and fsync'd, then renamed into new/ and the directory fsync'd.
+ * All or nothing: when any copy fails, the copies already made are removed. Concurrent deliveries
+ * into one folder share the directory fsync and the UID assignment (group-commit.ts).
+ *
+ * The per-message path is the cost of SMTP ingest, so it makes few system calls: the body is kept
+ * in memory up to FLUSH_BYTES and written with one writev(), the tmp/ directory is only created when
+ * opening the file says it is missing, and plain descriptors are used (fsutil.ts `fd`).
  */
-import { type FileHandle, open, rename, unlink, utimes } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import {
@@ -18,8 +23,13 @@ import {
 import type { MaildirAccount } from './account.js';
 import type { StoreContext } from './context.js';
 import type { Folder } from './folder.js';
-import { CrlfNormalizer, fsyncDir } from './fsutil.js';
+import { CrlfNormalizer, fd, renameFile } from './fsutil.js';
+import { assignUidShared, syncDirShared } from './group-commit.js';
+import { errnoCode } from './lock.js';
 import { canonicalName } from './names.js';
+
+/** Body bytes held in memory before they are written out: one write for most messages. */
+export const FLUSH_BYTES = 256 * 1024;
 
 interface Copy {
   readonly account: MaildirAccount;
@@ -27,8 +37,11 @@ interface Copy {
   readonly folder: Folder;
   readonly tmpBase: string;
   readonly tmpPath: string;
-  readonly handle: FileHandle;
-  size: number;
+  /** Open until the file is fsync'd and closed. */
+  file: number | null;
+  /** Trace headers not yet written (they go out with the first body bytes). */
+  prefix: Buffer | null;
+  readonly prefixSize: number;
   finalPath?: string;
   name?: string;
 }
@@ -46,6 +59,26 @@ function commitError(err: unknown, what: string): StoreError {
   return new StoreError('TEMP', mapped.message, { cause: err });
 }
 
+/**
+ * Waits for every operation (none is left running behind a failure, so the clean-up that follows
+ * sees every rename that happened), then throws the first failure.
+ */
+async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+}
+
+/** Creates the tmp/ file; a Maildir that does not exist yet (first mail for a user) is made then. */
+async function openTmp(acct: MaildirAccount, path: string): Promise<number> {
+  try {
+    return await fd.open(path, 'wx', 0o600);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  await acct.ensureInbox();
+  return fd.open(path, 'wx', 0o600);
+}
+
 export async function beginDelivery(
   ctx: StoreContext,
   account: (user: string) => MaildirAccount,
@@ -53,10 +86,17 @@ export async function beginDelivery(
 ): Promise<Delivery> {
   if (ctx.closed) throw new StoreError('TEMP', 'store is closed');
   const copies: Copy[] = [];
+  /** The body write under way: a descriptor is never closed under it (its number could be reused). */
+  let writing: Promise<void> | null = null;
   const cleanup = async () => {
+    await writing?.catch(() => {});
     await Promise.all(
       copies.map(async (c) => {
-        await c.handle.close().catch(() => {});
+        if (c.file !== null) {
+          const file = c.file;
+          c.file = null;
+          await fd.close(file).catch(() => {});
+        }
         await unlink(c.tmpPath).catch(() => {});
         if (c.finalPath) await unlink(c.finalPath).catch(() => {});
       }),
@@ -65,7 +105,6 @@ export async function beginDelivery(
   try {
     for (const target of request.targets) {
       const acct = account(target.user);
-      await acct.ensureInbox();
       await acct.cleanOnce();
       let mailbox = INBOX;
       if (target.mailbox !== undefined) {
@@ -84,14 +123,18 @@ export async function beginDelivery(
       const folder = acct.folder(mailbox);
       const tmpBase = ctx.uniqueBase();
       const tmpPath = join(folder.sub('tmp'), tmpBase);
-      const handle = await open(tmpPath, 'wx', 0o600);
-      const copy: Copy = { account: acct, mailbox, folder, tmpBase, tmpPath, handle, size: 0 };
-      copies.push(copy);
-      if (target.prefix) {
-        const prefix = new CrlfNormalizer().push(Buffer.from(target.prefix, 'utf8'));
-        await handle.write(prefix);
-        copy.size += prefix.length;
-      }
+      const prefix = target.prefix ? new CrlfNormalizer().push(Buffer.from(target.prefix, 'utf8')) : null;
+      const file = await openTmp(acct, tmpPath);
+      copies.push({
+        account: acct,
+        mailbox,
+        folder,
+        tmpBase,
+        tmpPath,
+        file,
+        prefix,
+        prefixSize: prefix?.length ?? 0,
+      });
     }
   } catch (err) {
     await cleanup();
@@ -100,26 +143,51 @@ export async function beginDelivery(
 
   const normalizer = new CrlfNormalizer();
   const max = ctx.maxMessageSize;
+  const largestPrefix = Math.max(0, ...copies.map((c) => c.prefixSize));
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let bodySize = 0;
   let failure: unknown;
   let tooBig = false;
   let settled = false;
+  /** Writes what is pending (and each copy's prefix) to every copy. */
+  const flush = async () => {
+    const data = pending;
+    pending = [];
+    pendingBytes = 0;
+    const run = settleAll(
+      copies.map((c) => {
+        const buffers = c.prefix ? [c.prefix, ...data] : data;
+        c.prefix = null;
+        if (c.file === null) return Promise.reject(new StoreError('TEMP', 'delivery file closed'));
+        return fd.writeAll(c.file, buffers);
+      }),
+    );
+    writing = run;
+    try {
+      await run;
+    } finally {
+      if (writing === run) writing = null;
+    }
+  };
   const body = new Writable({
     write(chunk: Buffer | string, _encoding, callback) {
       const data = normalizer.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
       if (failure !== undefined || tooBig || data.length === 0) return callback();
-      Promise.all(
-        copies.map(async (c) => {
-          c.size += data.length;
-          if (max !== undefined && c.size > max) {
-            tooBig = true;
-            return;
-          }
-          await c.handle.write(data);
-        }),
-      ).then(
+      bodySize += data.length;
+      if (max !== undefined && largestPrefix + bodySize > max) {
+        // Keep consuming (the sender drains DATA before we answer), but nothing more is kept.
+        tooBig = true;
+        pending = [];
+        pendingBytes = 0;
+        return callback();
+      }
+      pending.push(data);
+      pendingBytes += data.length;
+      if (pendingBytes < FLUSH_BYTES) return callback();
+      flush().then(
         () => callback(),
         (err: unknown) => {
-          // Keep consuming: the sender drains DATA before we answer.
           failure = err;
           callback();
         },
@@ -134,6 +202,7 @@ export async function beginDelivery(
     });
     body.once('close', resolve);
   });
+  const sizeOf = (c: Copy) => c.prefixSize + bodySize;
 
   return {
     body,
@@ -153,50 +222,66 @@ export async function beginDelivery(
         for (const c of copies) perAccount.set(c.account, [...(perAccount.get(c.account) ?? []), c]);
         for (const [acct, list] of perAccount) {
           await acct.checkRoom(
-            list.reduce((n, c) => n + c.size, 0),
+            list.reduce((n, c) => n + sizeOf(c), 0),
             list.length,
-            Math.max(...list.map((c) => c.size)),
+            Math.max(...list.map(sizeOf)),
           );
         }
-        for (const c of copies) {
-          await c.handle.sync();
-          await c.handle.close();
-          await utimes(c.tmpPath, date, date);
-        }
-        for (const c of copies) {
-          const name = `${c.tmpBase},S=${c.size},W=${c.size}`;
-          const finalPath = join(c.folder.sub('new'), name);
-          await rename(c.tmpPath, finalPath);
-          c.finalPath = finalPath;
-          c.name = name;
-        }
-        const dirs = new Set(copies.map((c) => c.folder.sub('new')));
-        for (const dir of dirs) await fsyncDir(dir);
+        await flush();
+        // The mtime is set before the fsync, so the internal date is as durable as the bytes.
+        await settleAll(
+          copies.map(async (c) => {
+            const file = c.file;
+            if (file === null) throw new StoreError('TEMP', 'delivery file closed');
+            await fd.utimes(file, date, date);
+            await fd.sync(file);
+            c.file = null;
+            await fd.close(file);
+          }),
+        );
+        await settleAll(
+          copies.map(async (c) => {
+            const size = sizeOf(c);
+            const name = `${c.tmpBase},S=${size},W=${size}`;
+            const finalPath = join(c.folder.sub('new'), name);
+            await renameFile(c.tmpPath, finalPath);
+            c.finalPath = finalPath;
+            c.name = name;
+          }),
+        );
+        await settleAll([...new Set(copies.map((c) => c.folder.sub('new')))].map(syncDirShared));
       } catch (err) {
         await cleanup();
         throw commitError(err, 'commit delivery');
       }
       // Durable from here on: the rest only saves work for readers.
-      const delivered: DeliveredCopy[] = [];
-      for (const c of copies) {
-        const name = c.name as string;
-        let uid: number | undefined;
-        try {
-          await c.folder.remember(name, c.size, date, request.traceId);
-          await c.account.addUsage(c.size, 1);
-          uid = (await c.folder.assign([name])).get(name);
-        } catch (err) {
-          ctx.log.warn({ user: c.account.user, err, trace: request.traceId }, 'uid assignment deferred');
-        }
-        delivered.push({
-          user: c.account.user,
-          mailbox: c.mailbox,
-          location: name,
-          size: c.size,
-          ...(uid !== undefined ? { uid } : {}),
-        });
-      }
-      return delivered;
+      return Promise.all(
+        copies.map(async (c): Promise<DeliveredCopy> => {
+          const name = c.name as string;
+          const size = sizeOf(c);
+          let uid: number | undefined;
+          try {
+            const [assigned] = await Promise.all([
+              (async () => {
+                // The index line first: a reader that learns the UID finds the size, date and trace.
+                await c.folder.remember(name, size, date, request.traceId);
+                return assignUidShared(c.folder, name);
+              })(),
+              c.account.addUsage(size, 1),
+            ]);
+            uid = assigned;
+          } catch (err) {
+            ctx.log.warn({ user: c.account.user, err, trace: request.traceId }, 'uid assignment deferred');
+          }
+          return {
+            user: c.account.user,
+            mailbox: c.mailbox,
+            location: name,
+            size,
+            ...(uid !== undefined ? { uid } : {}),
+          };
+        }),
+      );
     },
     async abort(): Promise<void> {
       if (settled) return;

@@ -4,10 +4,11 @@
  * appended by every writer. Recalculated from the files when missing, unreadable or too big.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseFileName, sizeFromBase } from './flags.js';
-import { listFiles, readTextOrNull } from './fsutil.js';
+import { fd, listFiles, readTextOrNull, statOrNull } from './fsutil.js';
 import { errnoCode } from './lock.js';
 
 export const MAILDIRSIZE = 'maildirsize';
@@ -45,6 +46,12 @@ export function parseLimits(line: string): QuotaLimits {
 
 /** Parses `maildirsize`; null when it must be recalculated. */
 export function parseMaildirsize(text: string): { readonly header: string; readonly usage: Usage } | null {
+  const raw = parseSums(text);
+  return raw === null ? null : { header: raw.header, usage: clamp(raw.sums) };
+}
+
+/** The header and the plain sums of the delta lines (negative when the file says so). */
+function parseSums(text: string): { readonly header: string; readonly sums: Usage } | null {
   if (Buffer.byteLength(text) > MAILDIRSIZE_MAX_BYTES || !text.endsWith('\n')) return null;
   const lines = text.slice(0, -1).split('\n');
   const header = lines.shift();
@@ -52,12 +59,54 @@ export function parseMaildirsize(text: string): { readonly header: string; reado
   let bytes = 0;
   let messages = 0;
   for (const line of lines) {
-    const m = /^\s*(-?\d+)\s+(-?\d+)\s*$/.exec(line);
+    const m = DELTA_LINE.exec(line);
     if (!m) return null;
     bytes += Number(m[1]);
     messages += Number(m[2]);
   }
-  return { header, usage: { bytes: Math.max(0, bytes), messages: Math.max(0, messages) } };
+  return { header, sums: { bytes, messages } };
+}
+
+function clamp(sums: Usage): Usage {
+  return { bytes: Math.max(0, sums.bytes), messages: Math.max(0, sums.messages) };
+}
+
+const DELTA_LINE = /^\s*(-?\d+)\s+(-?\d+)\s*$/;
+
+/**
+ * What this process last knew of a `maildirsize`: its usage and the stat() fields that change with
+ * any write (an append by anyone grows the size; a recalculation renames a new file over it). Every
+ * RCPT asks for the usage and every delivery appends a line: with this, a delivery costs one stat()
+ * instead of a read and parse of up to 5120 bytes.
+ */
+interface KnownUsage {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly header: string;
+  /** The plain sums of the lines (clamped at zero only when reported, as parseMaildirsize does). */
+  readonly sums: Usage;
+}
+
+/** One entry per Maildir this process used lately; bounded so a big site cannot grow it forever. */
+const known = new Map<string, KnownUsage>();
+const MAX_KNOWN = 10_000;
+
+function remember(path: string, st: Stats, header: string, sums: Usage): void {
+  known.delete(path);
+  if (known.size >= MAX_KNOWN) known.delete(known.keys().next().value as string);
+  known.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, header, sums });
+}
+
+function matches(k: KnownUsage | undefined, st: Stats): k is KnownUsage {
+  return (
+    k !== undefined &&
+    k.ino === st.ino &&
+    k.size === st.size &&
+    k.mtimeMs === st.mtimeMs &&
+    k.ctimeMs === st.ctimeMs
+  );
 }
 
 /** Sums every message file of the Maildir (inbox and `.Folder` directories). */
@@ -97,9 +146,17 @@ export async function calculateUsage(maildir: string): Promise<Usage> {
 export async function readUsage(maildir: string, limits: QuotaLimits): Promise<Usage> {
   const path = join(maildir, MAILDIRSIZE);
   const header = formatLimits(limits);
-  const text = await readTextOrNull(path);
-  const parsed = text === null ? null : parseMaildirsize(text);
-  if (parsed && parsed.header === header) return parsed.usage;
+  // Stamped before the read: a change in between makes the next call read again, never trust less.
+  const st = await statOrNull(path);
+  const k = known.get(path);
+  if (st !== null && matches(k, st) && k.header === header) return clamp(k.sums);
+  const text = st === null ? null : await readTextOrNull(path);
+  const parsed = text === null ? null : parseSums(text);
+  if (parsed && parsed.header === header) {
+    if (st !== null) remember(path, st, header, parsed.sums);
+    return clamp(parsed.sums);
+  }
+  known.delete(path);
   const usage = await calculateUsage(maildir);
   // Several readers (concurrent RCPTs in one process, other processes) may recalculate at once:
   // each writes its own temp file, and whichever rename lands last wins with an equally valid total.
@@ -119,10 +176,25 @@ export async function readUsage(maildir: string, limits: QuotaLimits): Promise<U
 export async function addUsage(maildir: string, bytes: number, messages: number): Promise<void> {
   if (bytes === 0 && messages === 0) return;
   const path = join(maildir, MAILDIRSIZE);
+  const line = Buffer.from(`${bytes} ${messages}\n`);
+  let file: number;
   try {
-    await stat(path);
-    await appendFile(path, `${bytes} ${messages}\n`);
+    // No O_CREAT: a missing file stays missing.
+    file = await fd.open(path, constants.O_WRONLY | constants.O_APPEND);
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    await fd.writeAll(file, [line]);
+    // The file is what this process knew plus our line exactly when nobody else wrote meanwhile:
+    // then the next readUsage() need not read it back.
+    const st = await fd.stat(file);
+    const k = known.get(path);
+    if (k !== undefined && st.ino === k.ino && st.size === k.size + line.length)
+      remember(path, st, k.header, { bytes: k.sums.bytes + bytes, messages: k.sums.messages + messages });
+    else known.delete(path);
+  } finally {
+    await fd.close(file);
   }
 }

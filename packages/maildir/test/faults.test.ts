@@ -1,8 +1,8 @@
 /**
  * Fault tests at the store's file layer (the end-to-end ones, with real processes, are in
  * test-e2e/test/faults/):
- * - ENOSPC injected into node:fs/promises as the store's modules see it (vi.mock; no seam in the
- *   production code): delivery, append and flag changes fail with NO_SPACE and leave no file behind,
+ * - ENOSPC injected into node:fs/promises and node:fs (the descriptor calls of the per-message paths)
+ *   as the store's modules see them (vi.mock; no seam in the production code): delivery, append and flag changes fail with NO_SPACE and leave no file behind,
  *   including failures a small tmpfs cannot produce (fsync, rename of a second copy);
  * - damaged, truncated and deleted `dovecot-uidlist` and `yubin-index` between two store instances.
  */
@@ -72,6 +72,57 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return { ...mocked, default: mocked };
 });
 
+/** The callback API the per-message paths use (fsutil.ts `fd`): the same faults, by descriptor. */
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const paths = new Map<number, string>();
+  const enospc = (op: Op, path: string) => {
+    fault.hits++;
+    return Object.assign(new Error(`ENOSPC: no space left on device, ${op} '${path}'`), {
+      code: 'ENOSPC',
+      errno: -28,
+      syscall: op,
+      path,
+    });
+  };
+  const failing = (op: Op, path: string | undefined) => path !== undefined && fault.fail?.(op, path) === true;
+  type Callback = (err: NodeJS.ErrnoException | null, ...rest: unknown[]) => void;
+  const last = (args: unknown[]) => args[args.length - 1] as Callback;
+  const mocked = {
+    ...real,
+    open: (...args: unknown[]) => {
+      const cb = last(args);
+      const path = String(args[0]);
+      (real.open as (...a: unknown[]) => void)(
+        ...args.slice(0, -1),
+        (err: NodeJS.ErrnoException | null, f: number) => {
+          if (!err) paths.set(f, path);
+          cb(err, f);
+        },
+      );
+    },
+    close: (f: number, cb: Callback) => {
+      paths.delete(f);
+      real.close(f, cb);
+    },
+    writev: (...args: unknown[]) => {
+      const path = paths.get(args[0] as number);
+      if (failing('write', path)) return process.nextTick(last(args), enospc('write', path as string));
+      (real.writev as (...a: unknown[]) => void)(...args);
+    },
+    fsync: (f: number, cb: Callback) => {
+      const path = paths.get(f);
+      if (failing('sync', path)) return process.nextTick(cb, enospc('sync', path as string));
+      real.fsync(f, cb);
+    },
+    rename: (from: string, to: string, cb: Callback) => {
+      if (failing('rename', to)) return process.nextTick(cb, enospc('rename', to));
+      real.rename(from, to, cb);
+    },
+  };
+  return { ...mocked, default: mocked };
+});
+
 const ALICE = 'alice@yubin.test';
 const BOB = 'bob@yubin.test';
 let root: string;
@@ -127,12 +178,16 @@ describe('disk full (ENOSPC injected at the file layer)', () => {
     await view.close();
   });
 
-  it('delivery: a prefix that does not fit fails beginDelivery with NO_SPACE and leaves nothing', async () => {
+  it('delivery: a prefix that does not fit fails the delivery with NO_SPACE and leaves nothing', async () => {
     const before = await tree(ALICE);
     fault.fail = (op) => op === 'write';
-    await expect(
-      s.beginDelivery({ targets: [{ user: ALICE, prefix: 'Delivered-To: alice@yubin.test\r\n' }] }),
-    ).rejects.toMatchObject({ code: 'NO_SPACE' });
+    // The prefix is written with the first body bytes (one write per message), so the failure
+    // shows at commit.
+    const d = await s.beginDelivery({
+      targets: [{ user: ALICE, prefix: 'Delivered-To: alice@yubin.test\r\n' }],
+    });
+    await expect(d.commit()).rejects.toMatchObject({ code: 'NO_SPACE' });
+    expect(fault.hits).toBe(1);
     expect(await tree(ALICE)).toEqual(before);
   });
 

@@ -44,3 +44,27 @@ describe('smtp-server logger adapter', () => {
     expect(lines.map((l) => l.level)).toEqual(['trace']);
   });
 });
+
+describe('smtp-server logger adapter with a pino-style level check', () => {
+  it('formats nothing for lines the level drops, and still logs what it keeps', () => {
+    const { log, lines } = capture();
+    const asked: string[] = [];
+    const leveled = Object.assign(Object.create(log) as Log, {
+      isLevelEnabled(level: string) {
+        asked.push(level);
+        return level !== 'trace' && level !== 'debug';
+      },
+    });
+    const throwing = {
+      toString() {
+        throw new Error('formatted a dropped line');
+      },
+    };
+    const adapter = smtpServerLogger(leveled, false);
+    adapter.debug({ tnx: 'client', cid: 'c1' }, 'C: %s', throwing);
+    adapter.info({ cid: 'c1' }, 'connection from %s', throwing);
+    adapter.warn({ cid: 'c1' }, 'odd %s', 'thing');
+    expect(asked).toEqual(['trace', 'debug', 'warn']);
+    expect(lines).toEqual([{ level: 'warn', msg: 'odd thing', fields: { cid: 'c1', tnx: undefined } }]);
+  });
+});

@@ -38,10 +38,22 @@ export interface SmtpServerLogger {
   child(): SmtpServerLogger;
 }
 
+/** pino's `isLevelEnabled`, when the Log has it (a plain `Log` is assumed to want everything). */
+function levelCheck(log: Log): (level: Level) => boolean {
+  const candidate = (log as { isLevelEnabled?: unknown }).isLevelEnabled;
+  if (typeof candidate !== 'function') return () => true;
+  return (level) => (candidate as (this: Log, level: string) => boolean).call(log, level);
+}
+
 export function smtpServerLogger(log: Log, transcript: boolean): SmtpServerLogger {
+  const enabled = levelCheck(log);
   const emit = (level: Level, args: unknown[]) => {
     const [first, ...rest] = args;
     const meta = typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : {};
+    // smtp-server logs several lines per message (every command and reply): when they would be
+    // dropped anyway, skip formatting and masking them.
+    const wireMeta = meta.tnx === 'client' || meta.tnx === 'server';
+    if (!enabled(wireMeta ? (transcript ? 'info' : 'trace') : level === 'info' ? 'debug' : level)) return;
     const parts = typeof first === 'object' && first !== null ? rest : args;
     const text = mask(parts.length > 0 ? format(...(parts as [unknown, ...unknown[]])) : '');
     const cid = typeof meta.cid === 'string' ? meta.cid : undefined;

@@ -1,0 +1,216 @@
+/**
+ * Group commit (src/group-commit.ts): concurrent deliveries into one folder share directory fsyncs
+ * and uidlist updates, and each is still answered only once its own file and its directory entry
+ * are durable. The file layer is observed through a recording wrapper around node:fs (the
+ * descriptor calls of the delivery path), with ENOSPC injected where a test asks for it.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { INBOX, type MailStore } from '@yubin/core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Folder } from '../src/folder.js';
+import { MAILDIR, store, tempRoot } from './helpers.js';
+
+interface Event {
+  readonly op: 'fsync-start' | 'fsync-end' | 'rename-end' | 'durable' | 'committed';
+  readonly path: string;
+  readonly ok: boolean;
+}
+
+const fsRecord = vi.hoisted(() => ({
+  events: [] as Event[],
+  /** Fail this fsync (by path) with ENOSPC. */
+  failSync: null as null | ((path: string) => boolean),
+}));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const paths = new Map<number, string>();
+  type Callback = (err: NodeJS.ErrnoException | null, ...rest: unknown[]) => void;
+  const mocked = {
+    ...real,
+    open: (...args: unknown[]) => {
+      const cb = args[args.length - 1] as Callback;
+      const path = String(args[0]);
+      (real.open as (...a: unknown[]) => void)(
+        ...args.slice(0, -1),
+        (err: NodeJS.ErrnoException | null, f: number) => {
+          if (!err) paths.set(f, path);
+          cb(err, f);
+        },
+      );
+    },
+    fsync: (f: number, cb: Callback) => {
+      const path = paths.get(f) ?? `fd ${f}`;
+      fsRecord.events.push({ op: 'fsync-start', path, ok: true });
+      if (fsRecord.failSync?.(path)) {
+        const err = Object.assign(new Error(`ENOSPC: no space left on device, fsync '${path}'`), {
+          code: 'ENOSPC',
+        });
+        process.nextTick(() => {
+          fsRecord.events.push({ op: 'fsync-end', path, ok: false });
+          cb(err);
+        });
+        return;
+      }
+      real.fsync(f, (err) => {
+        fsRecord.events.push({ op: 'fsync-end', path, ok: err === null });
+        cb(err);
+      });
+    },
+    rename: (from: string, to: string, cb: Callback) => {
+      real.rename(from, to, (err) => {
+        fsRecord.events.push({ op: 'rename-end', path: to, ok: err === null });
+        cb(err);
+      });
+    },
+  };
+  return { ...mocked, default: mocked };
+});
+
+const ALICE = 'alice@yubin.test';
+let root: string;
+let cleanup: () => Promise<void>;
+let s: MailStore;
+
+beforeEach(async () => {
+  ({ root, cleanup } = await tempRoot());
+  s = store(root);
+  await s.account(ALICE).ensure();
+  fsRecord.events = [];
+  fsRecord.failSync = null;
+});
+afterEach(async () => {
+  fsRecord.failSync = null;
+  vi.restoreAllMocks();
+  await s.close();
+  await cleanup();
+});
+
+const body = (i: number) => `Subject: m${i}\r\n\r\nbody ${i}\r\n`;
+
+/** Starts `n` deliveries at once; settles each, recording the moment its commit resolved. */
+async function deliverConcurrently(n: number) {
+  const deliveries = await Promise.all(
+    Array.from({ length: n }, () => s.beginDelivery({ targets: [{ user: ALICE }], traceId: 'tr' })),
+  );
+  return Promise.allSettled(
+    deliveries.map(async (d, i) => {
+      d.body.end(body(i));
+      const copies = await d.commit();
+      for (const c of copies)
+        fsRecord.events.push({ op: 'committed', path: join(MAILDIR(root), 'new', c.location), ok: true });
+      return copies;
+    }),
+  );
+}
+
+const newDir = () => join(MAILDIR(root), 'new');
+
+describe('group commit of concurrent deliveries into one folder', () => {
+  it('gives every delivery a durable file before its answer and a distinct UID, sharing directory fsyncs', async () => {
+    const n = 20;
+    // The first thing a delivery does once it counts itself durable is to record its index line.
+    const remember = Folder.prototype.remember;
+    vi.spyOn(Folder.prototype, 'remember').mockImplementation(function (this: Folder, base, ...rest) {
+      fsRecord.events.push({ op: 'durable', path: join(newDir(), base), ok: true });
+      return remember.call(this, base, ...rest);
+    });
+    const results = await deliverConcurrently(n);
+    const copies = results.map((r) => {
+      if (r.status !== 'fulfilled') throw r.reason;
+      return r.value[0];
+    });
+    const uids = copies.map((c) => c?.uid);
+    expect([...uids].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+
+    const events = fsRecord.events;
+    const at = (op: Event['op'], path: string) => events.findIndex((e) => e.op === op && e.path === path);
+    for (const c of copies) {
+      const finalPath = join(newDir(), c?.location ?? '');
+      const base = (c?.location ?? '').split(',')[0] ?? '';
+      const renamed = at('rename-end', finalPath);
+      const durable = at('durable', finalPath);
+      expect(durable).toBeGreaterThan(renamed);
+      expect(at('committed', finalPath)).toBeGreaterThan(durable);
+      // Its own file: fsync'd (successfully) before the rename.
+      const fileSynced = events.findIndex(
+        (e) => e.op === 'fsync-end' && e.ok && e.path === join(MAILDIR(root), 'tmp', base),
+      );
+      expect(fileSynced).toBeGreaterThanOrEqual(0);
+      expect(fileSynced).toBeLessThan(renamed);
+      // Its directory entry: a new/ fsync that started after the rename and ended before the
+      // delivery went on as durable (fsyncs of one directory do not overlap: the next end is its own).
+      const covering = events.some((e, i) => {
+        if (e.op !== 'fsync-start' || e.path !== newDir() || i < renamed) return false;
+        const end = events.findIndex((x, j) => j > i && x.op === 'fsync-end' && x.path === newDir());
+        return end >= 0 && end < durable && events[end]?.ok === true;
+      });
+      expect(covering).toBe(true);
+    }
+    // Shared: fewer directory fsyncs than deliveries.
+    const dirSyncs = events.filter((e) => e.op === 'fsync-start' && e.path === newDir()).length;
+    expect(dirSyncs).toBeGreaterThan(0);
+    expect(dirSyncs).toBeLessThan(n);
+
+    const view = await s.account(ALICE).open(INBOX);
+    expect(view.messages.map((m) => m.uid)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    for (const c of copies) {
+      const meta = view.messages.find((m) => m.uid === c?.uid);
+      expect(meta?.size).toBe(c?.size);
+    }
+    await view.close();
+    expect(await readdir(join(MAILDIR(root), 'tmp'))).toEqual([]);
+  });
+
+  it('a delivery whose own fsync fails is refused and leaves nothing; the others are delivered', async () => {
+    let fileSyncs = 0;
+    // The fifth file fsync (whichever delivery it belongs to) fails.
+    fsRecord.failSync = (path) => path.includes(`${join('Maildir', 'tmp')}/`) && ++fileSyncs === 5;
+    const results = await deliverConcurrently(10);
+    const failed = results.filter((r) => r.status === 'rejected');
+    expect(failed).toHaveLength(1);
+    expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'NO_SPACE' });
+    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    expect(ok.map((c) => c.uid).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await readdir(newDir())).sort()).toEqual(ok.map((c) => c.location).sort());
+    expect(await readdir(join(MAILDIR(root), 'tmp'))).toEqual([]);
+  });
+
+  it('a failed directory fsync fails exactly the deliveries it was to cover, and removes their files', async () => {
+    let dirSyncs = 0;
+    fsRecord.failSync = (path) => path === newDir() && ++dirSyncs === 1;
+    const results = await deliverConcurrently(10);
+    const failed = results.filter((r) => r.status === 'rejected');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const f of failed) expect((f as PromiseRejectedResult).reason).toMatchObject({ code: 'NO_SPACE' });
+    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    expect(ok.length + failed.length).toBe(10);
+    // What was answered OK is there with its UID; nothing else is.
+    expect((await readdir(newDir())).sort()).toEqual(ok.map((c) => c.location).sort());
+    expect(ok.map((c) => c.uid).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
+      Array.from({ length: ok.length }, (_, i) => i + 1),
+    );
+    const view = await s.account(ALICE).open(INBOX);
+    expect(view.messages).toHaveLength(ok.length);
+    await view.close();
+  });
+
+  it('a failed UID assignment loses nothing: the files stay, the next reader numbers them', async () => {
+    vi.spyOn(Folder.prototype, 'assign').mockRejectedValueOnce(new Error('uidlist unwritable'));
+    const results = await deliverConcurrently(5);
+    const copies = results.map((r) => {
+      if (r.status !== 'fulfilled') throw r.reason;
+      return r.value[0];
+    });
+    // The first batch had no UID; later ones may have been numbered by a later batch.
+    expect(copies.some((c) => c?.uid === undefined)).toBe(true);
+    vi.restoreAllMocks();
+    const view = await s.account(ALICE).open(INBOX);
+    expect(view.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
+    const numbered = copies.filter((c) => c?.uid !== undefined);
+    for (const c of numbered)
+      expect(view.messages.some((m) => m.uid === c?.uid && m.size === c?.size)).toBe(true);
+    await view.close();
+  });
+});
