@@ -56,10 +56,13 @@ const MAX_QUOTED = 1024;
 const PLAIN_QUOTABLE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 const QUOTE_SPECIALS = /["\\]/g;
 
-/** RFC 3501 `nstring` as quoted or NIL; '' when the value needs a literal or 8-bit care. */
+/**
+ * RFC 3501 `nstring` as quoted or NIL, before the check of the whole ENVELOPE for characters a quoted
+ * string cannot carry; '' when the value is too long to be quoted.
+ */
 function quotedNString(v: string | null): string {
   if (v === null) return 'NIL';
-  if (v.length > MAX_QUOTED || !PLAIN_QUOTABLE.test(v)) return '';
+  if (v.length > MAX_QUOTED) return '';
   return v.includes('"') || v.includes('\\') ? `"${v.replace(QUOTE_SPECIALS, '\\$&')}"` : `"${v}"`;
 }
 
@@ -80,19 +83,21 @@ function quotedAddresses(list: readonly EnvelopeAddress[] | null): string {
 
 /**
  * RFC 3501 §7.4.2 ENVELOPE as one string, byte for byte what `serializeEnvelope` writes, when every
- * value is a plain quoted string; '' otherwise (then the ResponseBuilder does it).
+ * value is a plain quoted string; '' otherwise (then the ResponseBuilder does it). The syntax around
+ * the values is itself plain, so one test of the whole string checks every value.
  */
 export function quotedEnvelope(env: Envelope): string {
   const from = env.from;
   // RFC 3501 §7.4.2: Sender and Reply-To default to From when absent or empty.
   const sender = env.sender !== null && env.sender.length > 0 ? env.sender : from;
   const replyTo = env.replyTo !== null && env.replyTo.length > 0 ? env.replyTo : from;
+  const fromText = quotedAddresses(from);
   const parts = [
     quotedNString(env.date),
     quotedNString(env.subject),
-    quotedAddresses(from),
-    quotedAddresses(sender),
-    quotedAddresses(replyTo),
+    fromText,
+    sender === from ? fromText : quotedAddresses(sender),
+    replyTo === from ? fromText : quotedAddresses(replyTo),
     quotedAddresses(env.to),
     quotedAddresses(env.cc),
     quotedAddresses(env.bcc),
@@ -100,7 +105,8 @@ export function quotedEnvelope(env: Envelope): string {
     quotedNString(env.messageId),
   ];
   if (parts.includes('')) return '';
-  return `(${parts.join(' ')})`;
+  const text = `(${parts.join(' ')})`;
+  return PLAIN_QUOTABLE.test(text) ? text : '';
 }
 
 export function needsStructure(item: FetchItem): boolean {

@@ -5,7 +5,15 @@
  * encodings, charsets).
  */
 import { isStoreError, type MessageMeta, type MessageStructure } from '@yubin/core';
-import { decodeHeaderValue, extractSearchText, parseHeader } from '@yubin/mime';
+import {
+  bodyMatches,
+  decodeHeaderValue,
+  headerFieldMatches,
+  headerMayMatch,
+  parseHeader,
+  type TextQuery,
+  textQuery,
+} from '@yubin/mime';
 import { bad } from './errors.js';
 import {
   compareImapDate,
@@ -25,14 +33,13 @@ interface HeaderData {
 }
 
 /** Messages examined at once when the key reads their content: file reads overlap. */
-const SEARCH_CONCURRENCY = 32;
+const SEARCH_CONCURRENCY = 64;
 /** Messages tested between two yields to the event loop when nothing is read (flags, sizes, sets). */
 const SEARCH_YIELD_EVERY = 2048;
 
 /** Per-message lazy data, so that each message is read at most once per SEARCH. */
 class Candidate {
   private header: Promise<HeaderData> | null = null;
-  private body: Promise<string> | null = null;
   private whole: Promise<{ structure: MessageStructure; raw: Buffer }> | null = null;
   /** `wholeMessage`: the key reads the body too, so the header comes from the same single read. */
   constructor(
@@ -75,14 +82,34 @@ class Candidate {
     return this.header;
   }
 
-  /** Decoded text of the body parts (transfer encoding and charset undone), case-folded. */
-  text(): Promise<string> {
-    this.body ??= (async () => {
-      const { structure, raw } = await this.message();
-      return fold(extractSearchText(raw, structure).body);
-    })();
-    return this.body;
+  /**
+   * RFC 3501 §6.4.4 BODY: the decoded text of the body parts (transfer encoding and charset undone)
+   * contains the needle, case-insensitively. US-ASCII parts are matched in their bytes.
+   */
+  async bodyMatches(query: TextQuery): Promise<boolean> {
+    const { structure, raw } = await this.message();
+    return bodyMatches(raw, structure, query);
   }
+
+  /** RFC 3501 §6.4.4 TEXT: a header field or the body contains the needle. */
+  async textMatches(query: TextQuery): Promise<boolean> {
+    const { structure, raw } = await this.message();
+    const { headerStart, headerEnd } = structure.body;
+    // Most headers can be ruled out from their bytes; the others are parsed and decoded.
+    if (
+      headerMayMatch(raw, query, headerStart, headerEnd) &&
+      (this.header !== null
+        ? hasValue((await this.headers()).fields, query.folded)
+        : headerFieldMatches(raw.subarray(headerStart, headerEnd), query))
+    )
+      return true;
+    return bodyMatches(raw, structure, query);
+  }
+}
+
+function hasValue(fields: Map<string, string[]>, needle: string): boolean {
+  for (const values of fields.values()) if (values.some((v) => v.includes(needle))) return true;
+  return false;
 }
 
 /** Case folding for substring comparison (RFC 3501 §6.4.4: case-insensitive). */
@@ -120,6 +147,16 @@ export async function evaluateSearch(
       sets.set(k, s);
     }
     return s;
+  };
+
+  const queries = new Map<string, TextQuery>();
+  const queryOf = (needle: string): TextQuery => {
+    let q = queries.get(needle);
+    if (q === undefined) {
+      q = textQuery(needle);
+      queries.set(needle, q);
+    }
+    return q;
   };
 
   /** The keys that need no message content, evaluated without a promise per message. */
@@ -203,13 +240,9 @@ export async function evaluateSearch(
         return values.some((v) => v.includes(needle));
       }
       case 'body':
-        return (await c.text()).includes(fold(k.value));
-      case 'text': {
-        const needle = fold(k.value);
-        for (const values of (await c.headers()).fields.values())
-          if (values.some((v) => v.includes(needle))) return true;
-        return (await c.text()).includes(needle);
-      }
+        return c.bodyMatches(queryOf(k.value));
+      case 'text':
+        return c.textMatches(queryOf(k.value));
       case 'modseq':
         throw bad('CONDSTORE is not supported');
     }

@@ -20,6 +20,11 @@ export interface Range {
 export const BATCH_READ_MAX = 1024 * 1024;
 /** Most requests in one message to the reader thread; the rest follow in the next message. */
 export const BATCH_READ_COUNT = 128;
+/**
+ * Most octets (as expected) in one message: the batch's bytes share one buffer, which a caller that
+ * keeps one message's bytes keeps alive, so it stays small.
+ */
+export const BATCH_READ_BYTES = 1024 * 1024;
 
 /**
  * The bytes of `path` in `range` (clipped to the file); rejects with the fs error (ENOENT…).
@@ -51,9 +56,17 @@ interface ReadRequest {
   readonly hint: number;
 }
 
-/** What the thread answers per request: the bytes, or the fs error's fields. */
+/**
+ * What the thread answers: the bytes of every request of a batch in one buffer (one transfer, one
+ * allocation), and per request where its bytes are in it, or the fs error's fields.
+ */
+interface BatchReply {
+  readonly id: number;
+  readonly bytes: ArrayBuffer;
+  readonly replies: ReadReply[];
+}
 type ReadReply =
-  | { readonly ok: ArrayBuffer; readonly n: number }
+  | { readonly at: number; readonly n: number }
   | {
       readonly err: { message: string; code?: string; errno?: number; syscall?: string; path?: string };
     };
@@ -62,41 +75,54 @@ type ReadReply =
 const READER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
+let out = Buffer.alloc(0);
+let used = 0;
+function room(end, keep) {
+  if (end <= out.length) return;
+  const grown = Buffer.allocUnsafeSlow(Math.max(out.length * 2, end, 64 * 1024));
+  out.copy(grown, 0, 0, keep);
+  out = grown;
+}
 function readOne(r) {
   const fd = fs.openSync(r.path, 'r');
   try {
-    let buf = Buffer.allocUnsafeSlow(r.length >= 0 ? r.length : r.hint + 1);
+    const at = used;
+    let want = r.length >= 0 ? r.length : r.hint + 1;
+    room(at + want, at);
     let done = 0;
     for (;;) {
-      if (done === buf.length) {
+      if (done === want) {
         if (r.length >= 0) break;
         const size = fs.fstatSync(fd).size;
-        const grown = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, size - r.start + 1));
-        buf.copy(grown, 0, 0, done);
-        buf = grown;
+        want = Math.max(want * 2, size - r.start + 1);
+        room(at + want, at + done);
       }
-      const n = fs.readSync(fd, buf, done, buf.length - done, r.start + done);
+      const n = fs.readSync(fd, out, at + done, want - done, r.start + done);
       if (n === 0) break;
       done += n;
     }
-    return { ok: buf.buffer, n: done };
+    used = at + done;
+    return { at, n: done };
   } finally {
     fs.closeSync(fd);
   }
 }
 parentPort.on('message', (m) => {
+  let total = 0;
+  for (const r of m.requests) total += r.length >= 0 ? r.length : r.hint + 1;
+  out = Buffer.allocUnsafeSlow(Math.max(total, 1));
+  used = 0;
   const replies = [];
-  const transfer = [];
   for (const r of m.requests) {
     try {
-      const reply = readOne(r);
-      replies.push(reply);
-      transfer.push(reply.ok);
+      replies.push(readOne(r));
     } catch (e) {
       replies.push({ err: { message: String(e && e.message), code: e && e.code, errno: e && e.errno, syscall: e && e.syscall, path: e && e.path } });
     }
   }
-  parentPort.postMessage({ id: m.id, replies }, transfer);
+  const bytes = out.buffer;
+  out = Buffer.alloc(0);
+  parentPort.postMessage({ id: m.id, bytes, replies }, [bytes]);
 });
 `;
 
@@ -134,12 +160,22 @@ function flush(): void {
     for (const q of all) fallback(q);
     return;
   }
-  for (let i = 0; i < all.length; i += BATCH_READ_COUNT) {
-    const batch = all.slice(i, i + BATCH_READ_COUNT);
+  let batch: Array<{ request: ReadRequest; waiter: Waiter }> = [];
+  let bytes = 0;
+  const send = () => {
     const id = nextBatch++;
     inFlight.set(id, batch);
     worker.postMessage({ id, requests: batch.map((q) => q.request) });
+    batch = [];
+    bytes = 0;
+  };
+  for (const q of all) {
+    const size = q.request.length >= 0 ? q.request.length : q.request.hint + 1;
+    if (batch.length > 0 && (batch.length === BATCH_READ_COUNT || bytes + size > BATCH_READ_BYTES)) send();
+    batch.push(q);
+    bytes += size;
   }
+  if (batch.length > 0) send();
   // The thread keeps the process alive only while it owes answers.
   worker.ref();
 }
@@ -170,7 +206,7 @@ function readerThread(): Worker | null {
 }
 
 function onReplies(message: unknown): void {
-  const { id, replies } = message as { id: number; replies: ReadReply[] };
+  const { id, bytes, replies } = message as BatchReply;
   const batch = inFlight.get(id);
   if (batch === undefined) return;
   inFlight.delete(id);
@@ -179,7 +215,7 @@ function onReplies(message: unknown): void {
     const { waiter } = batch[i] as { waiter: Waiter };
     const reply = replies[i];
     if (reply === undefined) waiter.reject(new Error('read reply missing'));
-    else if ('ok' in reply) waiter.resolve(Buffer.from(reply.ok, 0, reply.n));
+    else if ('at' in reply) waiter.resolve(Buffer.from(bytes, reply.at, reply.n));
     else waiter.reject(Object.assign(new Error(reply.err.message), reply.err));
   }
 }

@@ -27,6 +27,35 @@ export function decodeCharset(bytes: Uint8Array, charset: string): string {
   return decoder.decode(bytes);
 }
 
+/**
+ * Encodings in which a US-ASCII octet is not that character: stateful ISO-2022-JP, UTF-16, and the
+ * WHATWG "replacement" decoder (ISO-2022-KR/CN, HZ), which turns everything into U+FFFD.
+ */
+const NOT_ASCII_TRANSPARENT = new Set(['iso-2022-jp', 'utf-16le', 'utf-16be', 'replacement']);
+
+const ASCII_BYTES = Buffer.from(Array.from({ length: 128 }, (_, i) => i));
+const ASCII_TEXT = ASCII_BYTES.toString('latin1');
+/** Decoder encoding name → whether it passes US-ASCII through (see `asciiTransparent`). */
+const transparent = new Map<string, boolean>();
+
+/**
+ * True when `decodeCharset(bytes, charset)` of 7-bit bytes is those bytes as characters. Multi-byte
+ * encodings use octets ≥ 0x80 as lead octets, so 7-bit input has no trail octets; the stateful and
+ * 16-bit ones above are excluded, and each decoder is checked once on the 128 US-ASCII octets,
+ * since ICU's tables differ from the WHATWG ones (its Shift_JIS maps 0x5C to ¥). Unknown charsets
+ * decode as latin1: true.
+ */
+export function asciiTransparent(charset: string): boolean {
+  const decoder = decoderFor(charset);
+  if (decoder === null) return true;
+  let ok = transparent.get(decoder.encoding);
+  if (ok === undefined) {
+    ok = !NOT_ASCII_TRANSPARENT.has(decoder.encoding) && decoder.decode(ASCII_BYTES) === ASCII_TEXT;
+    transparent.set(decoder.encoding, ok);
+  }
+  return ok;
+}
+
 function decoderFor(charset: string): TextDecoder | null {
   const label = charset.trim().toLowerCase();
   const cached = decoders.get(label);

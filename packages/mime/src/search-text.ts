@@ -19,25 +19,27 @@ export function extractSearchText(raw: Buffer, structure: MessageStructure): Sea
   const root = structure.body;
   const headers = headerText(raw.subarray(root.headerStart, root.headerEnd));
   const chunks: string[] = [];
-  collect(raw, root, chunks, 0);
+  collectText(raw, root, chunks, 0);
   return { headers, body: chunks.join('\n') };
 }
 
-function headerText(header: Buffer): string {
+/** A header block as search text: one `Name: decoded value` line per field, joined by LF. */
+export function headerText(header: Buffer): string {
   return parseHeader(header)
     .map((f) => `${f.name}: ${decodeHeaderValue(f.value)}`)
     .join('\n');
 }
 
-function collect(raw: Buffer, part: BodyPart, out: string[], depth: number): void {
+/** Appends the decoded text of `part` (see `SearchText.body`) to `out`, one chunk per text part. */
+export function collectText(raw: Buffer, part: BodyPart, out: string[], depth: number): void {
   if (depth > 100) return; // the parser already bounds depth; this guards hand-built structures
   if (part.children !== undefined) {
-    for (const child of part.children) collect(raw, child, out, depth + 1);
+    for (const child of part.children) collectText(raw, child, out, depth + 1);
     return;
   }
   if (part.message !== undefined) {
     out.push(headerText(raw.subarray(part.bodyStart, part.message.headerEnd)));
-    collect(raw, part.message.body, out, depth + 1);
+    collectText(raw, part.message.body, out, depth + 1);
     return;
   }
   if (part.type !== 'text') return;

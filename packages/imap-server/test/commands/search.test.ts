@@ -126,6 +126,50 @@ describe('SEARCH', () => {
     s.close();
   });
 
+  it('TEXT and BODY look at field values, unfolded and decoded, and at decoded parts, never at field names or raw encodings (RFC 3501 §6.4.4)', async () => {
+    await t.store.account('alice@yubin.test').create('Texts');
+    await seed(t, 'Texts', [
+      Buffer.from(
+        'Subject: Zebra\r\n crossing\r\nX-Label: giraffe\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n' +
+          '--b\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nplain ASCII Okapi here\r\n' +
+          '--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n' +
+          `${Buffer.from('Hippo stra\u00dfe').toString('base64')}\r\n--b--\r\n`,
+      ),
+      message('other', 'nothing to see'),
+    ]);
+    const s = await selected(t, 'Texts');
+    await transcript(
+      s,
+      `
+      C: a SEARCH TEXT "zebra crossing"
+      S: * SEARCH 1
+      S: a OK SEARCH completed
+      C: b SEARCH TEXT x-label
+      S: * SEARCH
+      S: b OK SEARCH completed
+      C: c SEARCH TEXT OKAPI
+      S: * SEARCH 1
+      S: c OK SEARCH completed
+      C: d SEARCH BODY hippo
+      S: * SEARCH 1
+      S: d OK SEARCH completed
+      C: e SEARCH BODY SGlwcG8
+      S: * SEARCH
+      S: e OK SEARCH completed
+      C: f SEARCH TEXT GIRAFFE
+      S: * SEARCH 1
+      S: f OK SEARCH completed
+      C: g SEARCH BODY giraffe
+      S: * SEARCH
+      S: g OK SEARCH completed
+      C: h SEARCH TEXT nothing
+      S: * SEARCH 2
+      S: h OK SEARCH completed
+    `,
+    );
+    s.close();
+  });
+
   it('answers ESEARCH for RETURN options (RFC 4731)', async () => {
     const s = await selected(t);
     await transcript(
