@@ -20,7 +20,6 @@ import {
   type RecipientResolver,
 } from '@yubin/core';
 import { authenticate } from 'mailauth';
-import { type AddressObject, simpleParser } from 'mailparser';
 import {
   SMTPServer,
   type SMTPServerAddress,
@@ -34,6 +33,7 @@ import { REPLY, smtpReplyForError } from './replies.js';
 import { lookupRoute } from './route.js';
 import { protectFromSlowClients } from './slow-client.js';
 import { sessionLogs, smtpServerLogger } from './smtp-log.js';
+import { describeTraceHeader } from './trace-header.js';
 
 /** RFC 5321 §4.5.3.1.8 requires accepting at least 100 recipients. */
 export const DEFAULT_MAX_RECIPIENTS = 100;
@@ -123,11 +123,6 @@ interface Transaction {
 
 function defaultTraceId(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
-}
-
-function firstAddress(value: AddressObject | AddressObject[] | undefined): string | undefined {
-  const obj = Array.isArray(value) ? value[0] : value;
-  return obj?.value[0]?.address;
 }
 
 /** Passes a message through unchanged and keeps its first bytes, to read the header for the log. */
@@ -371,7 +366,7 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
         return 'rejected';
       }
       const copies = await delivery.commit();
-      const header = await describeHeader(tap.header());
+      const header = describeTraceHeader(tap.header());
       tx.log.info({ size: stream.byteLength, rcpts, tls: session.secure, ...header }, 'message accepted');
       for (const copy of copies) {
         tx.log.info(
@@ -484,7 +479,7 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
       });
       delivery.body.end(message);
       const copies = await delivery.commit();
-      const header = await describeHeader(message.subarray(0, MAX_TRACE_HEADER_BYTES));
+      const header = describeTraceHeader(message.subarray(0, MAX_TRACE_HEADER_BYTES));
       tx.log.info({ size: message.length, rcpts, tls: session.secure, ...header }, 'message accepted');
       for (const copy of copies) {
         tx.log.info(
@@ -500,19 +495,6 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
       const reply = smtpReplyForError(err);
       tx.log.error({ err, reply: reply.message, code: reply.responseCode }, 'delivery failed');
       throw reply;
-    }
-  }
-
-  async function describeHeader(header: Buffer): Promise<Record<string, string | undefined>> {
-    try {
-      const parsed = await simpleParser(header, {
-        skipHtmlToText: true,
-        skipTextToHtml: true,
-        skipImageLinks: true,
-      });
-      return { messageId: parsed.messageId, from: firstAddress(parsed.from), subject: parsed.subject };
-    } catch {
-      return {};
     }
   }
 
