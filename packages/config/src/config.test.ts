@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type Config, ConfigError, loadConfig } from './config.js';
 
@@ -51,7 +52,14 @@ describe('loadConfig defaults', () => {
         maxLineLength: 65536,
         maxLiteralSize: 1048576,
       },
-      auth: { allowPlaintextAuth: false },
+      auth: {
+        allowPlaintextAuth: false,
+        maxFailuresPerAddress: 10,
+        maxFailuresPerAccount: 10,
+        failureWindowMs: 900_000,
+        failureDelayMs: 250,
+        maxFailureDelayMs: 5000,
+      },
       log: { level: 'info', file: join(cwd, 'data', 'log', 'yubin.log'), transcript: false },
       outbound: {
         transportMap: {},
@@ -88,6 +96,21 @@ describe('loadConfig defaults', () => {
     expect(configFile).toBe(join(dir, 'yubin.config.yaml'));
     const plain = loadConfig({ env: { YUBIN_DATA: join(dir, 'data') }, cwd: tmp() });
     expect(fromFile).toEqual(plain);
+  });
+
+  it("infra/'s production example is a valid config on the standard ports", () => {
+    const file = fileURLToPath(new URL('../../../infra/yubin.production.yaml', import.meta.url));
+    const c = loadConfig({ env: { YUBIN_CONFIG: file }, cwd: tmp() });
+    expect(c.configFile).toBe(file);
+    expect(c.ports).toEqual({
+      smtp: 25,
+      submission: 587,
+      submissions: 465,
+      pop3: 110,
+      pop3s: 995,
+      imap: 143,
+      imaps: 993,
+    });
   });
 });
 
@@ -235,6 +258,27 @@ describe('bad values', () => {
     writeFileSync(file, 'limits:\n  minDataRate: -1\n');
     expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
       `${file}: limits.minDataRate=-1: expected a non-negative integer number of bytes per second (0: off)`,
+    );
+  });
+
+  it('reads the brute-force throttle settings; a failure delay of 0 answers at once', () => {
+    const dir = tmp();
+    const file = join(dir, 'yubin.config.yaml');
+    writeFileSync(
+      file,
+      'auth:\n  maxFailuresPerAddress: 3\n  maxFailuresPerAccount: 5\n  failureWindowMs: 60000\n  failureDelayMs: 0\n  maxFailureDelayMs: 100\n',
+    );
+    const { allowPlaintextAuth: _, ...throttle } = loadConfig({ env: {}, cwd: dir }).auth;
+    expect(throttle).toEqual({
+      maxFailuresPerAddress: 3,
+      maxFailuresPerAccount: 5,
+      failureWindowMs: 60_000,
+      failureDelayMs: 0,
+      maxFailureDelayMs: 100,
+    });
+    writeFileSync(file, 'auth:\n  maxFailuresPerAccount: 0\n');
+    expect(errorOf(() => loadConfig({ env: {}, cwd: dir })).message).toBe(
+      `${file}: auth.maxFailuresPerAccount=0: expected a positive integer`,
     );
   });
 

@@ -85,6 +85,19 @@ export interface AuthConfig {
    * `YUBIN_ALLOW_PLAINTEXT_AUTH`.
    */
   readonly allowPlaintextAuth: boolean;
+  /**
+   * Brute-force throttle, one budget shared by SMTP AUTH, POP3 and IMAP: failed logins from one
+   * client address within `failureWindowMs` that block it. Default 10.
+   */
+  readonly maxFailuresPerAddress: number;
+  /** Failed logins for one account within `failureWindowMs` that block it. Default 10. */
+  readonly maxFailuresPerAccount: number;
+  /** The window failures are counted in; a block lifts when it has passed. Default 15 minutes. */
+  readonly failureWindowMs: number;
+  /** Delay before answering after the first failure, doubled per further failure. Default 250 ms. */
+  readonly failureDelayMs: number;
+  /** The longest such delay. Default 5 s. */
+  readonly maxFailureDelayMs: number;
 }
 
 export interface LogConfig {
@@ -251,7 +264,14 @@ export const DEFAULTS = {
     maxLineLength: 64 * 1024, // RFC 7162 §4: clients may send lines of 8192 octets; leave headroom
     maxLiteralSize: 1 * MiB,
   },
-  auth: { allowPlaintextAuth: false },
+  auth: {
+    allowPlaintextAuth: false,
+    maxFailuresPerAddress: 10,
+    maxFailuresPerAccount: 10,
+    failureWindowMs: 15 * MINUTE,
+    failureDelayMs: 250,
+    maxFailureDelayMs: 5_000,
+  },
   log: { level: 'info', transcript: false },
   outbound: {
     maxLifetimeMs: 5 * 24 * 60 * MINUTE, // RFC 5321 §4.5.4.1: give-up time at least 4-5 days
@@ -297,6 +317,7 @@ const portKind = integer(0, 65535, 'an integer port 0-65535');
 const countKind = integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer');
 const bytesKind = integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer number of bytes');
 const msKind = integer(1, 2_147_483_647, 'a positive integer number of milliseconds (at most 2147483647)');
+const delayKind = integer(0, 2_147_483_647, 'a non-negative integer number of milliseconds (0: no delay)');
 const rateKind = integer(
   0,
   Number.MAX_SAFE_INTEGER,
@@ -507,7 +528,14 @@ const SHAPE = {
     maxLineLength: true,
     maxLiteralSize: true,
   },
-  auth: { allowPlaintextAuth: true },
+  auth: {
+    allowPlaintextAuth: true,
+    maxFailuresPerAddress: true,
+    maxFailuresPerAccount: true,
+    failureWindowMs: true,
+    failureDelayMs: true,
+    maxFailureDelayMs: true,
+  },
   log: { level: true, file: true, transcript: true },
   outbound: { transportMap: true, maxLifetimeMs: true, retryDelaysMs: true },
   dkim: true,
@@ -705,7 +733,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     tls,
     limits,
     auth: {
-      allowPlaintextAuth: pick('auth.allowPlaintextAuth', 'YUBIN_ALLOW_PLAINTEXT_AUTH', boolKind) ?? false,
+      allowPlaintextAuth:
+        pick('auth.allowPlaintextAuth', 'YUBIN_ALLOW_PLAINTEXT_AUTH', boolKind) ?? d.auth.allowPlaintextAuth,
+      maxFailuresPerAddress:
+        pick('auth.maxFailuresPerAddress', null, countKind) ?? d.auth.maxFailuresPerAddress,
+      maxFailuresPerAccount:
+        pick('auth.maxFailuresPerAccount', null, countKind) ?? d.auth.maxFailuresPerAccount,
+      failureWindowMs: pick('auth.failureWindowMs', null, msKind) ?? d.auth.failureWindowMs,
+      failureDelayMs: pick('auth.failureDelayMs', null, delayKind) ?? d.auth.failureDelayMs,
+      maxFailureDelayMs: pick('auth.maxFailureDelayMs', null, delayKind) ?? d.auth.maxFailureDelayMs,
     },
     log: {
       level: pick('log.level', 'YUBIN_LOG_LEVEL', logLevelKind) ?? d.log.level,

@@ -89,7 +89,14 @@ export async function openServiceContext(
     // One brute-force budget for SMTP, POP3 and IMAP: the throttle state lives in the data folder.
     authenticator: createAuthenticator(accounts, {
       log,
-      throttle: { stateDir: join(config.dataDir, 'run', 'throttle') },
+      throttle: {
+        stateDir: join(config.dataDir, 'run', 'throttle'),
+        maxFailuresPerAddress: config.auth.maxFailuresPerAddress,
+        maxFailuresPerAccount: config.auth.maxFailuresPerAccount,
+        windowMs: config.auth.failureWindowMs,
+        baseDelayMs: config.auth.failureDelayMs,
+        maxDelayMs: config.auth.maxFailureDelayMs,
+      },
     }),
     resolver,
     store,
