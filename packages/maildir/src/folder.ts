@@ -2,7 +2,7 @@
  * One Maildir folder (the inbox or a `.Name` directory): scanning new/ and cur/, UID assignment in
  * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { appendFile, type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flag, Log, MessageStructure } from '@yubin/core';
@@ -76,6 +76,93 @@ export interface ScanEntry extends FileRef {
   readonly trace?: string;
 }
 
+/**
+ * A listed message whose INTERNALDATE (its file's mtime, as Dovecot's maildir has it) was not yet
+ * needed: a first listing of a 100k-message folder takes its sizes from the `S=` in the file names
+ * and reads no file's inode (as Dovecot); the date is read when first asked for, or by the
+ * background fill that follows such a listing (`Folder.fillDates`), whichever comes first.
+ */
+class PendingDateEntry implements ScanEntry {
+  #date: Date | undefined;
+  readonly #folder: Folder;
+
+  constructor(
+    readonly uid: number,
+    readonly base: string,
+    readonly name: string,
+    readonly sub: Sub,
+    readonly size: number,
+    readonly letters: string,
+    readonly flags: readonly Flag[],
+    folder: Folder,
+  ) {
+    this.#folder = folder;
+  }
+
+  get date(): Date {
+    this.#date ??= this.#folder.dateOf(this);
+    return this.#date;
+  }
+
+  /** The date in ms when known without reading the file, else NaN. */
+  knownMs(): number {
+    return this.#date?.getTime() ?? this.#folder.cachedDateMs(this.base);
+  }
+
+  with(change: FileChange): PendingDateEntry {
+    const e = new PendingDateEntry(
+      this.uid,
+      this.base,
+      change.name ?? this.name,
+      change.sub ?? this.sub,
+      this.size,
+      change.letters ?? this.letters,
+      change.flags ?? this.flags,
+      this.#folder,
+    );
+    e.#date = this.#date;
+    return e;
+  }
+}
+
+export interface FileChange {
+  readonly name?: string;
+  readonly sub?: Sub;
+  readonly letters?: string;
+  readonly flags?: readonly Flag[];
+}
+
+/** The entry with another file name, place or flags (a pending date stays pending). */
+export function withFile(e: ScanEntry, change: FileChange): ScanEntry {
+  if (e instanceof PendingDateEntry) return e.with(change);
+  const { uid, base, size, date, trace } = e;
+  const name = change.name ?? e.name;
+  const sub = change.sub ?? e.sub;
+  const letters = change.letters ?? e.letters;
+  const flags = change.flags ?? e.flags;
+  return trace
+    ? { uid, base, name, sub, size, date, letters, trace, flags }
+    : { uid, base, name, sub, size, date, letters, flags };
+}
+
+/** The entry's date in ms when known without reading its file, else NaN. */
+export function knownDateMs(e: ScanEntry): number {
+  return e instanceof PendingDateEntry ? e.knownMs() : e.date.getTime();
+}
+
+export function isDatePending(e: ScanEntry): boolean {
+  return e instanceof PendingDateEntry && Number.isNaN(e.knownMs());
+}
+
+/** Maildir names start with the delivery time in seconds: the date of a file that went away. */
+function dateFromName(base: string): number {
+  const secs = Number.parseInt(base, 10);
+  return Number.isSafeInteger(secs) && secs > 0 ? secs * 1000 : 0;
+}
+
+/** Stats per slice of a whole-folder date fill, between two yields to the event loop. */
+const DATE_FILL_SLICE = 1024;
+
 export interface Scan {
   readonly uidValidity: number;
   readonly nextUid: number;
@@ -92,19 +179,50 @@ interface CachedMeta {
   readonly trace?: string;
 }
 
-/** Index line of a message: `M <base> <size> <date ms> [<trace id>]`. */
+/** Index line of a message: `M <base> <size> <date ms> [<trace id>]`. A NaN date is not known yet. */
 function metaLine(base: string, meta: CachedMeta): string {
   return `M\t${base}\t${meta.size}\t${meta.date}${meta.trace ? `\t${meta.trace}` : ''}\n`;
 }
 
-function deliveryOrder(a: string, b: string): number {
-  const pa = /^(\d+)\.M(\d+)/.exec(a);
-  const pb = /^(\d+)\.M(\d+)/.exec(b);
-  if (pa && pb) {
-    const d = Number(pa[1]) - Number(pb[1]) || Number(pa[2]) - Number(pb[2]);
-    if (d !== 0) return d;
+/**
+ * Sorts base names in delivery order: `<secs>.M<usecs>` first, then the name. Each is parsed once
+ * into one number (seconds × 10⁶ + microseconds stays exact below 2⁵³ for the next 280 years).
+ */
+function sortByDelivery(bases: readonly string[]): string[] {
+  const keyed = bases.map((base) => {
+    const m = /^(\d+)\.M(\d+)/.exec(base);
+    const usecs = m ? Number(m[2]) : 0;
+    return { base, key: m && usecs < 1e6 ? Number(m[1]) * 1e6 + usecs : Number.NaN };
+  });
+  keyed.sort((a, b) => {
+    if (!Number.isNaN(a.key) && !Number.isNaN(b.key) && a.key !== b.key) return a.key - b.key;
+    return a.base < b.base ? -1 : a.base > b.base ? 1 : 0;
+  });
+  return keyed.map((k) => k.base);
+}
+
+/** A file name's base: up to the first `:` (parseFileName without the object). */
+function baseOf(name: string): string {
+  const colon = name.indexOf(':');
+  return colon < 0 ? name : name.slice(0, colon);
+}
+
+/** A file name's flag letters (parseFileName's `letters`, without the object). */
+function lettersOf(name: string): string {
+  const colon = name.indexOf(':');
+  if (colon < 0 || name.charCodeAt(colon + 1) !== 0x32 || name.charCodeAt(colon + 2) !== 0x2c) return '';
+  const comma = name.indexOf(',', colon + 3);
+  return comma < 0 ? name.slice(colon + 3) : name.slice(colon + 3, comma);
+}
+
+/** The last listing's entries by file name, built when first needed. */
+function namesOf(last: LastListing): Map<string, ScanEntry> {
+  if (!last.byName) {
+    const byName = new Map<string, ScanEntry>();
+    for (const e of last.scan.entries) byName.set(e.name, e);
+    last.byName = byName;
   }
-  return a < b ? -1 : a > b ? 1 : 0;
+  return last.byName;
 }
 
 /** Directory listings, each directory stamped just before it was read. */
@@ -132,7 +250,8 @@ interface LastListing {
   readonly scan: Scan;
   /** File name → entry, built when first needed. */
   byName: Map<string, ScanEntry> | null;
-  readonly uidlist: FileStamp;
+  /** Null when the listing's uidlist could not be pinned down: never reused as it stands. */
+  readonly uidlist: FileStamp | null;
   readonly keywordsKey: string;
 }
 
@@ -158,8 +277,6 @@ export class Folder {
   readonly uidlistPath: string;
   private trusted: Trusted | null = null;
   /** The last regular scan's entries by file name, reused while unchanged. */
-  private lastEntries = new Map<string, ScanEntry>();
-  private lastKeywordsKey = '';
   private last: LastListing | null = null;
   /** Per-message values built once per listing and shared by every view that shows it. */
   private shared: {
@@ -215,14 +332,17 @@ export class Folder {
 
   /** The files, with each directory stamped just before it was read (see snapshot.ts). */
   private async listing(): Promise<Listed & { files: Map<string, FileRef> }> {
-    const listed = await this.names();
+    return this.filesOf(await this.names());
+  }
+
+  private filesOf(listed: Listed): Listed & { files: Map<string, FileRef> } {
     const files = new Map<string, FileRef>();
     for (const name of listed.fresh) {
-      const base = parseFileName(name).base;
+      const base = baseOf(name);
       files.set(base, { base, name, sub: 'new' });
     }
     for (const name of listed.current) {
-      const base = parseFileName(name).base;
+      const base = baseOf(name);
       files.set(base, { base, name, sub: 'cur' });
     }
     return { ...listed, files };
@@ -265,7 +385,7 @@ export class Folder {
     const named = await this.names();
     const again = await this.relisted(named, uidlistStamp);
     if (again) return again;
-    const listed = await this.listing();
+    const listed = this.filesOf(named);
     let files = listed.files;
     const current = await this.uidlist.read();
     const list = current?.list ?? null;
@@ -285,13 +405,18 @@ export class Folder {
           return this.finish(list, files, stamps);
       }
     }
-    return this.locked((lock) => this.rebuildLocked(lock));
+    // Without a uidlist, the listing just made serves under the lock too if there is still none
+    // then: nobody gave a UID meanwhile, and a file it missed gets its UID at the next scan.
+    return this.locked((lock) => this.rebuildLocked(lock, list ? undefined : listed));
   }
 
   /** Under the lock: re-reads everything, assigns UIDs to unknown files, drops confirmed-gone entries. */
-  private async rebuildLocked(lock: Dotlock): Promise<Scan> {
+  private async rebuildLocked(
+    lock: Dotlock,
+    prelisted?: Listed & { files: Map<string, FileRef> },
+  ): Promise<Scan> {
     let list = await this.uidRecord.reconcile(await this.readUidlist(), this.uidlist.torn);
-    const listed = await this.listing();
+    const listed = !list && prelisted ? prelisted : await this.listing();
     let files = listed.files;
     if (list && countKnown(list, files) < list.entries.length) files = union(files, await this.readFiles());
     if (!list) {
@@ -303,10 +428,10 @@ export class Folder {
     const byBase = entriesByBase(list);
     const entries: UidlistEntry[] = [];
     for (const entry of list.entries) {
-      const file = files.get(parseFileName(entry.name).base);
+      const file = files.get(baseOf(entry.name));
       if (file) entries.push({ uid: entry.uid, name: file.name });
     }
-    const unknown = [...files.keys()].filter((base) => !byBase.has(base)).sort(deliveryOrder);
+    const unknown = sortByDelivery([...files.keys()].filter((base) => !byBase.has(base)));
     let nextUid = list.nextUid;
     for (const base of unknown) entries.push({ uid: nextUid++, name: (files.get(base) as FileRef).name });
     const updated: Uidlist = { uidValidity: list.uidValidity, nextUid, guid: list.guid, entries };
@@ -449,15 +574,10 @@ export class Folder {
    */
   private async relisted(named: Listed, uidlist: FileStamp | null): Promise<Scan | null> {
     const last = this.last;
-    if (!last || !uidlist || !sameFile(last.uidlist, uidlist)) return null;
+    if (!last?.uidlist || !uidlist || !sameFile(last.uidlist, uidlist)) return null;
     const entries = last.scan.entries;
     if (named.fresh.length + named.current.length !== entries.length) return null;
-    let byName = last.byName;
-    if (!byName) {
-      byName = new Map();
-      for (const e of entries) byName.set(e.name, e);
-      last.byName = byName;
-    }
+    const byName = namesOf(last);
     for (const name of named.fresh) if (byName.get(name)?.sub !== 'new') return null;
     for (const name of named.current) if (byName.get(name)?.sub !== 'cur') return null;
     const keywords = await this.readKeywords();
@@ -540,6 +660,8 @@ export class Folder {
     list: Pick<Uidlist, 'uidValidity' | 'nextUid'>,
     entries: readonly ScanEntry[],
     keywords: readonly string[],
+    /** Some dates are still pending: the file is written once fillDates() has them. */
+    later = false,
   ): Promise<void> {
     const { new: n, cur: c, uidlist: u } = stamps;
     if (!n?.trusted || !c?.trusted || !u) return;
@@ -552,6 +674,11 @@ export class Folder {
       entries,
     };
     this.trusted = { snapshot, entries, keywordsKey: keywords.join('\n') };
+    if (later) return;
+    await this.writeTrusted(snapshot);
+  }
+
+  private async writeTrusted(snapshot: Snapshot<ScanEntry>): Promise<void> {
     try {
       await writeSnapshotFile(this.path, snapshot);
     } catch (err) {
@@ -578,12 +705,24 @@ export class Folder {
       uids.push(entry.uid);
       if (!this.meta.has(file.base)) misses.push(file);
     }
+    let pending = 0;
     if (misses.length > 0) {
+      // The size is in the name (`S=`, Maildir++): the date waits (PendingDateEntry). Only files
+      // named without it are stat()ed now.
+      const unsized: FileRef[] = [];
+      for (const ref of misses) {
+        const size = sizeFromBase(ref.base);
+        if (size === undefined) unsized.push(ref);
+        else {
+          this.meta.set(ref.base, { size, date: Number.NaN });
+          pending++;
+        }
+      }
       let lines = '';
-      await mapLimit(misses, STAT_CONCURRENCY, async (ref) => {
+      await mapLimit(unsized, STAT_CONCURRENCY, async (ref) => {
         try {
           const st = await stat(this.filePath(ref));
-          const meta = { size: sizeFromBase(ref.base) ?? st.size, date: Math.floor(st.mtimeMs) };
+          const meta = { size: st.size, date: Math.floor(st.mtimeMs) };
           this.meta.set(ref.base, meta);
           lines += metaLine(ref.base, meta);
         } catch (err) {
@@ -597,8 +736,7 @@ export class Folder {
     const entries: ScanEntry[] = new Array(refs.length);
     // A busy folder is scanned after every change: entries that did not change are kept as they were.
     const keywordsKey = keywords.join('\n');
-    const previous = keywordsKey === this.lastKeywordsKey ? this.lastEntries : null;
-    const byName = new Map<string, ScanEntry>();
+    const previous = this.last && keywordsKey === this.last.keywordsKey ? namesOf(this.last) : null;
     for (let i = 0; i < refs.length; i++) {
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
       const ref = refs[i] as FileRef;
@@ -610,29 +748,30 @@ export class Folder {
         before.uid === uid &&
         before.sub === ref.sub &&
         before.size === meta.size &&
-        before.date.getTime() === meta.date &&
+        Object.is(knownDateMs(before), meta.date) &&
         before.trace === meta.trace
       ) {
         entries[i] = before;
-        byName.set(ref.name, before);
         continue;
       }
-      const letters = ref.sub === 'cur' ? parseFileName(ref.name).letters : '';
+      const letters = ref.sub === 'cur' ? lettersOf(ref.name) : '';
       let flags = flagsOf.get(letters);
       if (!flags) {
         flags = Object.freeze(flagsFromLetters(letters, keywords));
         flagsOf.set(letters, flags);
       }
-      const date = new Date(meta.date);
       const { base, name, sub } = ref;
+      if (Number.isNaN(meta.date)) {
+        const entry = new PendingDateEntry(uid, base, name, sub, meta.size, letters, flags, this);
+        entries[i] = entry;
+        continue;
+      }
+      const date = new Date(meta.date);
       const entry: ScanEntry = meta.trace
         ? { uid, base, name, sub, size: meta.size, date, letters, trace: meta.trace, flags }
         : { uid, base, name, sub, size: meta.size, date, letters, flags };
       entries[i] = entry;
-      byName.set(ref.name, entry);
     }
-    this.lastEntries = byName;
-    this.lastKeywordsKey = keywordsKey;
     if (this.meta.size > 2 * entries.length + INDEX_SLACK) {
       // Expunged messages' cache entries: forget them in memory as the file compaction does on disk.
       const live = new Set(entries.map((e) => e.base));
@@ -640,7 +779,8 @@ export class Folder {
       for (const base of this.structures.keys()) if (!live.has(base)) this.structures.delete(base);
     }
     if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
-    await this.saveTrusted(stamps, list, entries, keywords);
+    await this.saveTrusted(stamps, list, entries, keywords, pending > 0);
+    if (pending > 0) void this.fillDates(entries);
     const firstRecent = await this.readFirstRecent(entries, list.nextUid);
     const scan: Scan = {
       uidValidity: list.uidValidity,
@@ -649,7 +789,7 @@ export class Folder {
       keywords,
       firstRecent,
     };
-    this.last = stamps.uidlist ? { scan, byName, uidlist: stamps.uidlist, keywordsKey } : null;
+    this.last = { scan, byName: null, uidlist: stamps.uidlist, keywordsKey };
     return scan;
   }
 
@@ -687,6 +827,59 @@ export class Folder {
       if (first <= maxUid) await this.writeFirstRecent(maxUid + 1);
       return first;
     });
+  }
+
+  /** The cached date of a message in ms, NaN when not known yet (never reads the file). */
+  cachedDateMs(base: string): number {
+    return this.meta.get(base)?.date ?? Number.NaN;
+  }
+
+  /**
+   * The date of a message whose listing had none (PendingDateEntry): its file's mtime, read now
+   * (a synchronous stat: the caller needs it at once, and it costs microseconds) and recorded in
+   * the index. A file renamed away by another process since the listing falls back to the time
+   * in its name.
+   */
+  dateOf(ref: FileRef): Date {
+    const known = this.cachedDateMs(ref.base);
+    if (!Number.isNaN(known)) return new Date(known);
+    const ms = this.statDate(ref);
+    void this.appendBatched(this.recordDate(ref.base, ms));
+    return new Date(ms);
+  }
+
+  private statDate(ref: FileRef): number {
+    try {
+      const st = statSync(this.filePath(ref), { throwIfNoEntry: false });
+      return st ? Math.floor(st.mtimeMs) : dateFromName(ref.base);
+    } catch {
+      return dateFromName(ref.base);
+    }
+  }
+
+  private recordDate(base: string, ms: number): string {
+    const meta: CachedMeta = { size: this.meta.get(base)?.size ?? sizeFromBase(base) ?? 0, date: ms };
+    this.meta.set(base, meta);
+    return metaLine(base, meta);
+  }
+
+  /**
+   * After a listing with pending dates: reads them all, a slice at a time between yields to the
+   * event loop, records them in the index and then writes the snapshot the listing deferred.
+   */
+  private async fillDates(entries: readonly ScanEntry[]): Promise<void> {
+    for (let at = 0; at < entries.length; at += DATE_FILL_SLICE) {
+      await yieldToLoop();
+      let lines = '';
+      const end = Math.min(entries.length, at + DATE_FILL_SLICE);
+      for (let i = at; i < end; i++) {
+        const e = entries[i] as ScanEntry;
+        if (isDatePending(e)) lines += this.recordDate(e.base, this.statDate(e));
+      }
+      if (lines !== '') await this.appendIndex(lines);
+    }
+    const trusted = this.trusted;
+    if (trusted?.snapshot.entries === entries) await this.writeTrusted(trusted.snapshot);
   }
 
   /** Records what a writer already knows, sparing the first reader a stat(). */
@@ -861,11 +1054,13 @@ export class Folder {
   private async compactIndex(live: readonly ScanEntry[]): Promise<void> {
     let text = '';
     for (const entry of live) {
-      text += metaLine(entry.base, {
-        size: entry.size,
-        date: entry.date.getTime(),
-        ...(entry.trace ? { trace: entry.trace } : {}),
-      });
+      const date = knownDateMs(entry);
+      if (!Number.isNaN(date))
+        text += metaLine(entry.base, {
+          size: entry.size,
+          date,
+          ...(entry.trace ? { trace: entry.trace } : {}),
+        });
       const structure = this.structures.get(entry.base);
       if (structure)
         text += `S\t${entry.base}\t${typeof structure === 'string' ? structure : JSON.stringify(structure)}\n`;
@@ -888,7 +1083,7 @@ function entryMaker(keywords: readonly string[]): MakeEntry<ScanEntry> {
   return (uid, sub, name, size, date, trace) => {
     const colon = name.indexOf(':');
     const base = colon < 0 ? name : name.slice(0, colon);
-    const letters = sub === 'cur' ? parseFileName(name).letters : '';
+    const letters = sub === 'cur' ? lettersOf(name) : '';
     let flags = flagsOf.get(letters);
     if (!flags) {
       flags = Object.freeze(flagsFromLetters(letters, keywords));
@@ -916,7 +1111,7 @@ async function withKeywords(
       flags = Object.freeze(flagsFromLetters(e.letters, keywords));
       flagsOf.set(e.letters, flags);
     }
-    out[i] = { ...e, flags };
+    out[i] = withFile(e, { flags });
   }
   return out;
 }
@@ -939,6 +1134,6 @@ function union(a: Map<string, FileRef>, b: Map<string, FileRef>): Map<string, Fi
 
 function countKnown(list: Uidlist, files: Map<string, FileRef>): number {
   let n = 0;
-  for (const entry of list.entries) if (files.has(parseFileName(entry.name).base)) n++;
+  for (const entry of list.entries) if (files.has(baseOf(entry.name))) n++;
   return n;
 }

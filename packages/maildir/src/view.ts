@@ -27,7 +27,7 @@ import {
   parseFileName,
   sortFlags,
 } from './flags.js';
-import type { FileRef, Folder, Scan, ScanEntry } from './folder.js';
+import { type FileRef, type Folder, isDatePending, type Scan, type ScanEntry, withFile } from './folder.js';
 import { mapLimit } from './fsutil.js';
 import { errnoCode } from './lock.js';
 import { readFileRange } from './read-range.js';
@@ -47,10 +47,29 @@ export function pop3Uidl(uid: number, uidValidity: number): string {
   return hex8(uid) + hex8(uidValidity);
 }
 
+/** The meta of a message whose date is not read yet: read when INTERNALDATE is first asked for. */
+class PendingDateMeta implements MessageMeta {
+  readonly #entry: ScanEntry;
+  constructor(
+    entry: ScanEntry,
+    readonly uid: number,
+    readonly uidl: string,
+    readonly size: number,
+    readonly flags: readonly Flag[],
+  ) {
+    this.#entry = entry;
+  }
+  get internalDate(): Date {
+    return this.#entry.date;
+  }
+}
+
 /** The meta of a listed message; built once per message and flag change, so kept lean. */
 function metaOf(entry: ScanEntry, validityHex: string): MessageMeta {
-  const { uid, size, date, flags, trace } = entry;
+  const { uid, size, flags } = entry;
   const uidl = hex8(uid) + validityHex;
+  if (isDatePending(entry)) return new PendingDateMeta(entry, uid, uidl, size, flags);
+  const { date, trace } = entry;
   return trace
     ? { uid, uidl, size, internalDate: date, flags, traceId: trace }
     : { uid, uidl, size, internalDate: date, flags };
@@ -279,13 +298,13 @@ export class MaildirView implements MailboxView {
   private async claimOne(entry: ScanEntry): Promise<ScanEntry> {
     const name = fileNameWithFlags(entry.base, '');
     try {
-      await rename(this.folder.filePath(entry), this.folder.filePath({ ...entry, sub: 'cur', name }));
-      return { ...entry, sub: 'cur' as const, name };
+      await rename(this.folder.filePath(entry), this.folder.filePath({ base: entry.base, sub: 'cur', name }));
+      return withFile(entry, { sub: 'cur', name });
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'claim new message');
       // Another session claimed it first.
       const ref = await this.folder.find(entry.base);
-      return ref ? { ...entry, ...ref } : entry;
+      return ref ? withFile(entry, { name: ref.name, sub: ref.sub }) : entry;
     }
   }
 
@@ -561,7 +580,7 @@ export class MaildirView implements MailboxView {
                 this.folder.filePath(ref),
                 this.folder.filePath({ base: rec.base, sub: 'cur', name }),
               );
-            const now: ScanEntry = { ...rec, name, sub: 'cur', letters, flags: flagsOf(letters) };
+            const now = withFile(rec, { name, sub: 'cur', letters, flags: flagsOf(letters) });
             updated.push(now);
             return now.flags.join(' ') !== rec.flags.join(' ') ? now.uid : null;
           } catch (err) {
@@ -632,7 +651,7 @@ export class MaildirView implements MailboxView {
       .filter((r) => set.has(r.uid) && !this.gone.has(r.uid))
       .map((r) => {
         const at = this.moved.get(r.uid);
-        return at ? { ...r, ...at } : r;
+        return at ? withFile(r, { name: at.name, sub: at.sub }) : r;
       });
   }
 

@@ -4,7 +4,7 @@
  * patch the shared listing without touching what other views show until they sync (RFC 3501
  * §7.4.1), and what another process does (a rename, a delivery, an unlink) is never hidden by it.
  */
-import { readdir, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -135,5 +135,28 @@ describe('the per-process shared listing', () => {
     await view.setFlags([3], 'add', ['\\Seen']);
     const st = await acct.status('INBOX');
     expect(st).toMatchObject({ messages: 4, unseen: 1, recent: 0 });
+  });
+});
+
+describe('dates read when first needed (a first listing stats no file whose name has S=)', () => {
+  it('gives each message its file mtime as INTERNALDATE, and records it for the next process', async () => {
+    const md = MAILDIR(root, 'bob@yubin.test');
+    await s.account('bob@yubin.test').ensure();
+    const body = 'Subject: hand\r\n\r\nplaced\r\n';
+    const times = [1_600_000_000, 1_650_000_000, 1_700_000_000];
+    for (const [i, t] of times.entries()) {
+      const file = join(md, 'cur', `${t}.M${i}P1Q1.elsewhere,S=${body.length}:2,S`);
+      await writeFile(file, body);
+      await utimes(file, t + 7, t + 7);
+    }
+    const view = await s.account('bob@yubin.test').open('INBOX');
+    expect(view.messages.map((m) => m.size)).toEqual([body.length, body.length, body.length]);
+    expect(view.messages.map((m) => m.internalDate.getTime() / 1000)).toEqual(times.map((t) => t + 7));
+    // The background fill and the first reads record the dates in the index.
+    await new Promise((r) => setTimeout(r, 200));
+    const index = await readFile(join(md, 'yubin-index'), 'utf8');
+    expect(index.split('\n').filter((l) => l.startsWith('M\t'))).toHaveLength(3);
+    const again = await otherProcess().account('bob@yubin.test').open('INBOX', { readOnly: true });
+    expect(again.messages.map((m) => m.internalDate.getTime() / 1000)).toEqual(times.map((t) => t + 7));
   });
 });
