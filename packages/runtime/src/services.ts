@@ -89,6 +89,7 @@ export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
     maxMessageSize: config.limits.maxMessageSize,
     maxRecipients: config.limits.maxRecipients,
     maxConnections: config.limits.maxConnections,
+    maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
     idleTimeoutMs: config.limits.smtpIdleTimeoutMs,
     minDataRate: config.limits.minDataRate,
     dataRateGraceMs: config.limits.dataRateGraceMs,

@@ -21,6 +21,7 @@ export {
   type SmtpIngressOptions,
   type SmtpTls,
 } from './ingress.js';
+export { PerAddressConnections } from './per-address.js';
 export { REPLY, smtpReplyForError, smtpReplyForStoreError } from './replies.js';
 export { lookupRoute } from './route.js';
 export { protectFromSlowClients, type SlowClientProtection } from './slow-client.js';

@@ -29,6 +29,7 @@ import {
 } from 'smtp-server';
 import { installEnhancedCodeOverride, SmtpReplyError } from './enhanced-codes.js';
 import { deliveredToHeader, receivedHeader, returnPathHeader } from './headers.js';
+import { PerAddressConnections } from './per-address.js';
 import { REPLY, smtpReplyForError } from './replies.js';
 import { lookupRoute } from './route.js';
 import { protectFromSlowClients } from './slow-client.js';
@@ -187,9 +188,10 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
   // The process's root logger carries `app`; sessions add `cid`, transactions `trace`.
   const log = options.log;
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  const perAddressLimit = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+  const perAddress = new PerAddressConnections(
+    options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  );
   const newTraceId = options.newTraceId ?? defaultTraceId;
-  const perAddress = new Map<string, number>();
   const transactions = new WeakMap<SMTPServerSession, Transaction>();
   let open = 0;
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -220,12 +222,14 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
 
     onConnect(session, callback) {
       const address = session.remoteAddress;
-      const count = (perAddress.get(address) ?? 0) + 1;
-      perAddress.set(address, count);
+      const allowed = perAddress.open(address);
       open++;
       sessionLog(session).info({ remote: address, port: session.remotePort }, 'smtp connection');
-      if (count > perAddressLimit) {
-        sessionLog(session).warn({ remote: address, count }, 'too many connections from address');
+      if (!allowed) {
+        sessionLog(session).warn(
+          { remote: address, count: perAddress.count(address) },
+          'too many connections from address',
+        );
         callback(REPLY.tooManyFromAddress());
         return;
       }
@@ -233,10 +237,7 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     },
 
     onClose(session) {
-      const address = session.remoteAddress;
-      const count = (perAddress.get(address) ?? 1) - 1;
-      if (count <= 0) perAddress.delete(address);
-      else perAddress.set(address, count);
+      perAddress.close(session.remoteAddress);
       open = Math.max(0, open - 1);
       sessionLog(session).debug('smtp connection closed');
     },

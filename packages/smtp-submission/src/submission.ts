@@ -29,11 +29,13 @@ import {
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_MAX_MESSAGE_SIZE,
   DEFAULT_MAX_RECIPIENTS,
   deliveredToHeader,
   installEnhancedCodeOverride,
   lookupRoute,
+  PerAddressConnections,
   protectFromSlowClients,
   REPLY,
   receivedHeader,
@@ -73,6 +75,8 @@ export interface SmtpSubmissionOptions {
   readonly maxMessageSize?: number;
   readonly maxRecipients?: number;
   readonly maxConnections?: number;
+  /** Open connections one client address may have on this listener (421 beyond). Default 50. */
+  readonly maxConnectionsPerAddress?: number;
   /** RFC 5321 §4.5.3.2.7 server timeout, also the per-record deadline (see `SmtpIngressOptions`). */
   readonly idleTimeoutMs?: number;
   /** Least average rate of a DATA body in octets per second (Postfix's smtpd_min_data_rate); 0: off. */
@@ -148,6 +152,9 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
     return reply;
   };
 
+  const perAddress = new PerAddressConnections(
+    options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  );
   const serverOptions: SMTPServerOptions = {
     name: options.hostname,
     banner: 'yubin ESMTP submission ready',
@@ -173,11 +180,24 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
 
     onConnect(session, callback) {
+      const allowed = perAddress.open(session.remoteAddress);
       sessionLog(session).info(
         { remote: session.remoteAddress, port: session.remotePort, secure: session.secure },
         'smtp connection',
       );
+      if (!allowed) {
+        sessionLog(session).warn(
+          { remote: session.remoteAddress, count: perAddress.count(session.remoteAddress) },
+          'too many connections from address',
+        );
+        callback(REPLY.tooManyFromAddress());
+        return;
+      }
       callback();
+    },
+
+    onClose(session) {
+      perAddress.close(session.remoteAddress);
     },
 
     onAuth(auth, session, callback) {

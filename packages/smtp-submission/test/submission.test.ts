@@ -10,7 +10,7 @@ import {
   type OutboundQueue,
   openQueue,
 } from '@yubin/outbound';
-import { createMemoryStore, transcript } from '@yubin/store-testing';
+import { createMemoryStore, LineSession, transcript } from '@yubin/store-testing';
 import { authenticate } from 'mailauth';
 import nodemailer from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -110,6 +110,36 @@ describe('SMTP submission (RFC 6409)', () => {
       S: 250 SIZE 26214400
     `,
     ));
+
+  it('closes extra connections from one address with 421, and counts closed ones out', async () => {
+    const limited = createSmtpSubmission({
+      store,
+      resolver,
+      authenticator,
+      queue,
+      log: nullLog,
+      hostname: 'mail.a.test',
+      maxConnectionsPerAddress: 2,
+    });
+    const at = { port: (await limited.listen({ port: 0, host: '127.0.0.1' })).port };
+    try {
+      const a = await LineSession.connect(at);
+      const b = await LineSession.connect(at);
+      expect(await a.readLine()).toMatch(/^220 /);
+      expect(await b.readLine()).toMatch(/^220 /);
+      const c = await LineSession.connect(at);
+      expect(await c.readLine()).toBe('421 4.7.0 Too many connections from your address, try again later');
+      c.close();
+      a.close();
+      await new Promise((r) => setTimeout(r, 100));
+      const d = await LineSession.connect(at);
+      expect(await d.readLine()).toMatch(/^220 /);
+      b.close();
+      d.close();
+    } finally {
+      await limited.close();
+    }
+  });
 
   it('requires authentication before MAIL (RFC 6409 §4.2: 530 5.7.0)', () =>
     transcript(
