@@ -36,12 +36,14 @@ export {
 export {
   acquireRunnerLock,
   type EnqueueInput,
+  FOREIGN_LOCK_STALE_MS,
   isQueueId,
   type OutboundQueue,
   openQueue,
   type QueueEntry,
   type QueueRecipient,
   type RecipientState,
+  refreshRunnerLock,
 } from './queue.js';
 export {
   type Destination,

@@ -5,12 +5,12 @@
  * last, so an entry exists exactly when its JSON does. Only then may the submission server answer
  * `250` (RFC 5321 §6.1: once accepted, the message is our responsibility).
  *
- * One runner per data folder (`runner.lock`, holding the owner's pid) sends from the queue, so two
+ * One runner per data folder (`runner.lock`, holding the owner's pid and host) sends from the queue, so two
  * processes never deliver the same entry.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { uptime } from 'node:os';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
 
 export type RecipientState = 'pending' | 'delivered' | 'failed';
@@ -199,9 +199,17 @@ export async function openQueue(dir: string): Promise<OutboundQueue> {
 const heldLocks = new Set<string>();
 
 /**
- * The single-runner lock of a queue folder: `runner.lock` holds the pid of the process that sends.
- * A lock whose process is gone (crash, kill -9), or that predates the last boot (its pid may now
- * belong to someone else), is taken over.
+ * A lock written on another host (another container sharing the data volume: its pid means nothing
+ * here) is taken over only when its owner stopped refreshing it (`refreshRunnerLock`, every poll)
+ * this long ago.
+ */
+export const FOREIGN_LOCK_STALE_MS = 10 * 60_000;
+
+/**
+ * The single-runner lock of a queue folder: `runner.lock` holds `pid:host` of the process that
+ * sends (as Maildir dotlocks do). A lock of this host whose process is gone (crash, kill -9), or that
+ * predates the last boot (its pid may now belong to someone else), is taken over; one of another
+ * host when its owner has not refreshed it for `FOREIGN_LOCK_STALE_MS`.
  */
 export async function acquireRunnerLock(dir: string): Promise<(() => Promise<void>) | null> {
   const path = join(dir, 'runner.lock');
@@ -209,7 +217,7 @@ export async function acquireRunnerLock(dir: string): Promise<(() => Promise<voi
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(path, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`);
+      await handle.writeFile(`${process.pid}:${hostname()}\n`);
       await handle.close();
       heldLocks.add(path);
       return async () => {
@@ -219,17 +227,30 @@ export async function acquireRunnerLock(dir: string): Promise<(() => Promise<voi
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    const [pidText = '', host] = (await readFile(path, 'utf8').catch(() => '')).trim().split(':');
+    const pid = Number(pidText);
     const since = await stat(path).then(
       (s) => s.mtimeMs,
       () => 0,
     );
-    const bootedAt = Date.now() - uptime() * 1000;
-    const alive = Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid);
-    if (alive && since >= bootedAt) return null;
+    if (host !== undefined && host !== hostname()) {
+      if (Date.now() - since < FOREIGN_LOCK_STALE_MS) return null;
+    } else {
+      const bootedAt = Date.now() - uptime() * 1000;
+      const alive = Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid);
+      if (alive && since >= bootedAt) return null;
+    }
     await unlink(path).catch(() => {});
   }
   return null;
+}
+
+/** Marks the runner lock of `dir` as still in use (its mtime), for runners on other hosts. */
+export async function refreshRunnerLock(dir: string): Promise<void> {
+  const path = join(dir, 'runner.lock');
+  if (!heldLocks.has(path)) return;
+  const t = new Date();
+  await utimes(path, t, t).catch(() => {});
 }
 
 function processAlive(pid: number): boolean {

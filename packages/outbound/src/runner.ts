@@ -15,7 +15,13 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { buildBounce, type FailedRecipient, statusFromReply } from './bounce.js';
 import type { DnsResolver } from './dns.js';
 import { domainOf } from './message.js';
-import { acquireRunnerLock, type OutboundQueue, type QueueEntry, type QueueRecipient } from './queue.js';
+import {
+  acquireRunnerLock,
+  type OutboundQueue,
+  type QueueEntry,
+  type QueueRecipient,
+  refreshRunnerLock,
+} from './queue.js';
 import { type Destination, routeFor, type TransportMap } from './routes.js';
 import { DEFAULT_MAX_LIFETIME_MS, DEFAULT_RETRY_DELAYS_MS, retryDelay } from './schedule.js';
 
@@ -337,6 +343,8 @@ export function createQueueRunner(options: QueueRunnerOptions): QueueRunner {
       release = await acquireRunnerLock(queue.dir);
       if (!release) return;
       log.info({ queue: queue.dir }, 'queue runner started');
+    } else {
+      await refreshRunnerLock(queue.dir);
     }
     const t = now();
     const due = (await queue.list()).filter((e) => e.nextAttemptAt <= t && !inFlight.has(e.id));

@@ -1,7 +1,7 @@
 /** The delivery runner against a real `smtp-server` on 127.0.0.1:0, through the transport map. */
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Log, nullLog, type RecipientResolver } from '@yubin/core';
 import { createMemoryStore } from '@yubin/store-testing';
@@ -11,6 +11,7 @@ import {
   acquireRunnerLock,
   createDnsResolver,
   createQueueRunner,
+  FOREIGN_LOCK_STALE_MS,
   type OutboundQueue,
   openQueue,
   type QueueRunnerOptions,
@@ -271,5 +272,18 @@ describe('queue runner', () => {
     expect(await acquireRunnerLock(queue.dir)).toBeNull();
     await release?.();
     expect(await acquireRunnerLock(queue.dir)).not.toBeNull();
+  });
+
+  it("respects another host's runner lock until it goes unrefreshed (containers on one volume)", async () => {
+    const lock = join(queue.dir, 'runner.lock');
+    // Another container: a pid that means nothing here, a host name that is not ours.
+    await writeFile(lock, `${process.pid}:another-container\n`);
+    expect(await acquireRunnerLock(queue.dir)).toBeNull();
+    const old = new Date(Date.now() - FOREIGN_LOCK_STALE_MS - 1_000);
+    await utimes(lock, old, old);
+    const release = await acquireRunnerLock(queue.dir);
+    expect(release).not.toBeNull();
+    expect(await readFile(lock, 'utf8')).toBe(`${process.pid}:${hostname()}\n`);
+    await release?.();
   });
 });
