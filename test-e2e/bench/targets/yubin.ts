@@ -7,7 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openAccounts } from '@yubin/accounts';
 import { createMaildirStore } from '@yubin/maildir';
 import { freePort, REPO_ROOT } from '../../src/index.js';
@@ -15,6 +16,9 @@ import { findDescendant } from '../lib/proc.js';
 import { DOMAIN, PASSWORD, type Target } from './target.js';
 
 const START_TIMEOUT_MS = 90_000;
+const PROFILE_PRELOAD = pathToFileURL(
+  join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'cpu-profile.mjs'),
+).href;
 
 export interface YubinOptions {
   readonly users: readonly string[];
@@ -80,8 +84,9 @@ export async function startYubin(options: YubinOptions): Promise<Target> {
     YUBIN_IMAPS_PORT: String(await freePort()),
     ...(options.profileDir
       ? {
-          NODE_OPTIONS:
-            `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.profileDir}`.trim(),
+          // Node 20 refuses --cpu-prof in NODE_OPTIONS: a preload profiles through the inspector.
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${PROFILE_PRELOAD}`.trim(),
+          YUBIN_CPU_PROFILE_DIR: options.profileDir,
         }
       : {}),
   };
