@@ -20,6 +20,7 @@ import {
   type DirStamp,
   type FileStamp,
   type MakeEntry,
+  MTIME_TRUST_MS,
   readSnapshotFile,
   type Snapshot,
   sameFile,
@@ -255,13 +256,35 @@ interface LastListing {
   readonly keywordsKey: string;
 }
 
-/** Reads a small metadata file synchronously (see stampDirSync); null when it does not exist. */
-function readSmall(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return null;
-    throw err;
+/**
+ * A small metadata file (keywords, first recent UID), read synchronously (see stampDirSync) and
+ * again only when its stamp (inode, size, mtime) changed: every scan asks for both. Both are
+ * replaced by rename, never written in place.
+ */
+class SmallFile {
+  private stamp: FileStamp | null = null;
+  private text: string | null = null;
+
+  constructor(private readonly path: string) {}
+
+  read(): string | null {
+    const stamp = stampFileSync(this.path);
+    if (!stamp) {
+      this.stamp = null;
+      this.text = null;
+      return null;
+    }
+    if (this.stamp && sameFile(this.stamp, stamp)) return this.text;
+    try {
+      this.text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw err;
+    }
+    // A stamp taken after a change in the same clock tick could match the next one: keep it only
+    // when the file is older than that.
+    this.stamp = Date.now() - stamp.mtimeMs >= MTIME_TRUST_MS ? stamp : null;
+    return this.text;
   }
 }
 
@@ -278,6 +301,8 @@ export class Folder {
   private trusted: Trusted | null = null;
   /** The last regular scan's entries by file name, reused while unchanged. */
   private last: LastListing | null = null;
+  private readonly keywordsFile: SmallFile;
+  private readonly recentFile: SmallFile;
   /** Per-message values built once per listing and shared by every view that shows it. */
   private shared: {
     readonly entries: readonly ScanEntry[];
@@ -313,6 +338,8 @@ export class Folder {
     private readonly log: Log,
   ) {
     this.uidlistPath = join(path, UIDLIST);
+    this.keywordsFile = new SmallFile(join(path, KEYWORDS));
+    this.recentFile = new SmallFile(join(path, RECENT));
     this.uidlist = new UidlistReader(this.uidlistPath);
     this.uidRecord = new UidRecordFile(path, log);
   }
@@ -366,7 +393,7 @@ export class Folder {
   }
 
   async readKeywords(): Promise<string[]> {
-    const text = readSmall(join(this.path, KEYWORDS));
+    const text = this.keywordsFile.read();
     return text === null ? [] : parseKeywords(text);
   }
 
@@ -801,7 +828,7 @@ export class Folder {
     entries: readonly { uid: number; sub: Sub }[],
     nextUid: number,
   ): Promise<number> {
-    const text = readSmall(join(this.path, RECENT));
+    const text = this.recentFile.read();
     const value = text === null ? Number.NaN : Number(text.trim());
     if (Number.isSafeInteger(value) && value >= 1) return value;
     let first = nextUid;

@@ -580,6 +580,8 @@ export class MaildirView implements MailboxView {
                 this.folder.filePath(ref),
                 this.folder.filePath({ base: rec.base, sub: 'cur', name }),
               );
+            // Flags already as asked (a repeated +FLAGS): nothing moved, nothing to patch.
+            if (name === rec.name && rec.sub === 'cur') return null;
             const now = withFile(rec, { name, sub: 'cur', letters, flags: flagsOf(letters) });
             updated.push(now);
             return now.flags.join(' ') !== rec.flags.join(' ') ? now.uid : null;
