@@ -162,7 +162,7 @@ function dateFromName(base: string): number {
 }
 
 /** Stats per slice of a whole-folder date fill, between two yields to the event loop. */
-const DATE_FILL_SLICE = 1024;
+const DATE_FILL_SLICE = 256;
 
 export interface Scan {
   readonly uidValidity: number;

@@ -127,8 +127,11 @@ export function stillValid(
   );
 }
 
+/** Lines serialized between two yields to the event loop (a 100k-message snapshot is ~6 MB). */
+const SERIALIZE_SLICE = 8192;
+
 /** `<uid> TAB <n|c> TAB <name> TAB <size> TAB <date ms> [TAB <trace>]` per message, after a header. */
-export function serializeSnapshot(snapshot: Snapshot): string {
+export async function serializeSnapshot(snapshot: Snapshot): Promise<string> {
   const { stamps: s } = snapshot;
   const header = [
     MAGIC,
@@ -144,10 +147,14 @@ export function serializeSnapshot(snapshot: Snapshot): string {
     snapshot.entries.length,
   ].join('\t');
   const parts: string[] = [`${header}\n`];
-  for (const e of snapshot.entries)
+  const entries = snapshot.entries;
+  for (let i = 0; i < entries.length; i++) {
+    if (i % SERIALIZE_SLICE === SERIALIZE_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
+    const e = entries[i] as SnapshotEntry;
     parts.push(
       `${e.uid}\t${e.sub === 'new' ? 'n' : 'c'}\t${e.name}\t${e.size}\t${e.date.getTime()}${e.trace ? `\t${e.trace}` : ''}\n`,
     );
+  }
   return parts.join('');
 }
 
@@ -226,7 +233,7 @@ export async function writeSnapshotFile(folder: string, snapshot: Snapshot): Pro
   const target = join(folder, SNAPSHOT);
   const temp = `${target}.${process.pid}.${++writes}.tmp`;
   try {
-    await writeFile(temp, serializeSnapshot(snapshot));
+    await writeFile(temp, await serializeSnapshot(snapshot));
     await rename(temp, target);
   } catch (err) {
     await unlink(temp).catch(() => {});
