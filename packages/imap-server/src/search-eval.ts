@@ -33,7 +33,7 @@ interface HeaderData {
 }
 
 /** Messages examined at once when the key reads their content: file reads overlap. */
-const SEARCH_CONCURRENCY = 64;
+const SEARCH_CONCURRENCY = 128;
 /** Messages tested between two yields to the event loop when nothing is read (flags, sizes, sets). */
 const SEARCH_YIELD_EVERY = 2048;
 

@@ -16,11 +16,14 @@ import { SELECTED } from './states.js';
 const OUTPUT_BATCH = 64 * 1024;
 /**
  * Structures (ENVELOPE, BODYSTRUCTURE, sections) requested ahead of the output: an uncached one
- * costs a file read, so up to this many are read at once instead of one after the other. They are
- * requested half a window at a time, so the store reads one batch while the previous one is
- * parsed and written. Output still goes out in order and waits for the socket.
+ * costs a file read, so many are read at once instead of one after the other. They are requested
+ * half a window at a time, so the store reads and parses the next ones while these are written;
+ * the window is deep because every hand-off to the store's reader (and to the index writer) may
+ * wait for a CPU on a busy machine. Output still goes out in order and waits for the socket.
  */
-const STRUCTURE_PREFETCH = 128;
+const STRUCTURE_PREFETCH = 512;
+/** The read-ahead also stops at this many octets of messages, so large messages are not all in memory at once. */
+const STRUCTURE_PREFETCH_BYTES = 8 * 1024 * 1024;
 
 export async function fetchMessages(session: Session, input: CommandInput): Promise<Completion | undefined> {
   const cmd = parseFetch(input.args);
@@ -41,16 +44,20 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
       for (const m of await box.view.setFlags(unseen, 'add', ['\\Seen'])) seenChanged.add(m.uid);
   }
   let expunged = false;
-  const prefetched = new Map<number, Promise<MessageStructure>>();
+  const prefetched = new Map<number, { structure: Promise<MessageStructure>; size: number }>();
   let ahead = 0;
-  const prefetch = (upTo: number) => {
-    for (; ahead < seqs.length && ahead < upTo; ahead++) {
+  /** Octets of the messages requested ahead and not yet written. */
+  let aheadBytes = 0;
+  const prefetch = (from: number, upTo: number) => {
+    ahead = Math.max(ahead, from);
+    for (; ahead < seqs.length && ahead < upTo && aheadBytes < STRUCTURE_PREFETCH_BYTES; ahead++) {
       const m = box.at(seqs[ahead] as number);
       if (!m) continue;
-      const p = box.view.structure(m.uid);
+      const structure = box.view.structure(m.uid);
       // Awaited (and its error handled) in order below; never an unhandled rejection meanwhile.
-      p.catch(() => {});
-      prefetched.set(ahead, p);
+      structure.catch(() => {});
+      prefetched.set(ahead, { structure, size: m.size });
+      aheadBytes += m.size;
     }
   };
   const wantsStructure = items.some(needsStructure);
@@ -83,9 +90,13 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
     if (!meta) continue;
     let structure: Promise<MessageStructure> | undefined;
     if (wantsStructure) {
-      if (ahead - i < STRUCTURE_PREFETCH / 2) prefetch(i + STRUCTURE_PREFETCH);
-      structure = prefetched.get(i);
-      prefetched.delete(i);
+      if (ahead - i < STRUCTURE_PREFETCH / 2) prefetch(i, i + STRUCTURE_PREFETCH);
+      const early = prefetched.get(i);
+      if (early !== undefined) {
+        prefetched.delete(i);
+        aheadBytes -= early.size;
+        structure = early.structure;
+      }
     }
     let pieces: Piece[];
     try {
