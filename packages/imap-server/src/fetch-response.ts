@@ -168,41 +168,36 @@ export async function fetchPieces(
   const view = box.view;
   const structure = items.some(needsStructure) ? await (prefetched ?? view.structure(meta.uid)) : null;
   const pieces: Piece[] = [`* ${seq} FETCH (`];
-  let first = true;
-  const sep = () => {
-    if (!first) pieces.push(' ');
-    first = false;
-  };
   let flagsSent = false;
   for (const item of items) {
     switch (item.kind) {
       case 'UID':
-        sep();
+        if (pieces.length > 1) pieces.push(' ');
         pieces.push(`UID ${meta.uid}`);
         break;
       case 'FLAGS':
-        sep();
+        if (pieces.length > 1) pieces.push(' ');
         flagsSent = true;
         pieces.push(`FLAGS (${box.flagsOf(meta).join(' ')})`);
         break;
       case 'INTERNALDATE':
-        sep();
+        if (pieces.length > 1) pieces.push(' ');
         pieces.push(`INTERNALDATE "${formatDateTime(meta.internalDate, 0)}"`);
         break;
       case 'RFC822.SIZE':
-        sep();
+        if (pieces.length > 1) pieces.push(' ');
         pieces.push(`RFC822.SIZE ${meta.size}`);
         break;
       case 'ENVELOPE':
-        sep();
+        if (pieces.length > 1) pieces.push(' ');
         pieces.push('ENVELOPE ', envelopePiece((structure as MessageStructure).envelope));
         break;
       case 'BODY':
-        sep();
+        if (pieces.length > 1) pieces.push(' ');
         pieces.push('BODY ', ...serializeBodyStructure((structure as MessageStructure).body, false));
         break;
       case 'BODYSTRUCTURE':
-        sep();
+        if (pieces.length > 1) pieces.push(' ');
         pieces.push('BODYSTRUCTURE ', ...serializeBodyStructure((structure as MessageStructure).body, true));
         break;
       case 'RFC822':
@@ -210,7 +205,7 @@ export async function fetchPieces(
       case 'RFC822.TEXT':
       case 'BODY[]': {
         const s = sectionOf(item) as { section: Section; partial?: { start: number; count: number } };
-        sep();
+        if (pieces.length > 1) pieces.push(' ');
         pieces.push(`${fetchResponseName(item)} `);
         pieces.push(...(await sectionPieces(box, meta, structure, s.section, s.partial)));
         break;
@@ -223,7 +218,7 @@ export async function fetchPieces(
     }
   }
   if (flagsChanged && !flagsSent) {
-    sep();
+    if (pieces.length > 1) pieces.push(' ');
     pieces.push(`FLAGS (${box.flagsOf(meta).join(' ')})`);
   }
   pieces.push(')\r\n');

@@ -14,9 +14,14 @@ export interface ParsedMediaValue {
 // RFC 2045 §5.1: tspecials, which (with SP and CTLs) end a token.
 const TSPECIALS = '()<>@,;:\\"/[]?=';
 
-function isTokenChar(ch: string): boolean {
-  const c = ch.charCodeAt(0);
-  return c > 0x20 && c !== 0x7f && !TSPECIALS.includes(ch);
+/** Code units below 128 that end a token: CTLs, SP, DEL and tspecials. */
+const NOT_TOKEN = new Uint8Array(128);
+for (let c = 0; c <= 0x20; c++) NOT_TOKEN[c] = 1;
+NOT_TOKEN[0x7f] = 1;
+for (const ch of TSPECIALS) NOT_TOKEN[ch.charCodeAt(0)] = 1;
+
+function isTokenCode(c: number): boolean {
+  return c >= 128 || NOT_TOKEN[c] === 0;
 }
 
 /** A small cursor over a structured header value: tokens, quoted strings and CFWS. */
@@ -55,7 +60,7 @@ class Cursor {
 
   token(): string {
     const start = this.pos;
-    while (this.pos < this.s.length && isTokenChar(this.s[this.pos] ?? '')) this.pos++;
+    while (this.pos < this.s.length && isTokenCode(this.s.charCodeAt(this.pos))) this.pos++;
     return this.s.slice(start, this.pos);
   }
 
@@ -153,6 +158,17 @@ interface Pending {
  * position of its first appearance; when both `name` and `name*…` are present the RFC 2231 form wins.
  */
 function joinRfc2231(raw: readonly RawParam[]): MimeParams {
+  if (!raw.some((p) => p.name.includes('*'))) {
+    // No RFC 2231 section (the usual `charset=us-ascii`): the first value of each name, in order.
+    const seen = new Set<string>();
+    const plain: [string, string][] = [];
+    for (const { name, value } of raw) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      plain.push([name, value]);
+    }
+    return plain;
+  }
   const order: string[] = [];
   const byName = new Map<string, Pending>();
   for (const { name, value } of raw) {
