@@ -143,6 +143,18 @@ describe('yubin trace', () => {
     expect(text).toContain('RETR by alice@yubin.test (UID 7, 900 octets)');
   });
 
+  it('shows the UID the store gave a delivered message a moment after the 250', () => {
+    expect(
+      describeEvent({
+        msg: 'uid assigned',
+        user: 'alice@yubin.test',
+        mailbox: 'INBOX',
+        uid: 3,
+        location: '1700000000.M1P2Q3.host,S=9,W=9',
+      }),
+    ).toBe('numbered UID 3 in INBOX of alice@yubin.test (1700000000.M1P2Q3.host,S=9,W=9)');
+  });
+
   it('describes the sending side: submission, queue, relay, bounce, and the receiving checks', () => {
     expect(describeEvent({ msg: 'authenticated', user: 'alice@a.test', method: 'PLAIN' })).toBe(
       'alice@a.test logged in (PLAIN)',

@@ -24,7 +24,7 @@ import type { MaildirAccount } from './account.js';
 import type { StoreContext } from './context.js';
 import type { Folder } from './folder.js';
 import { CrlfNormalizer, fd, renameFile } from './fsutil.js';
-import { assignUidShared, syncDirShared } from './group-commit.js';
+import { assignUidLater, syncDirShared } from './group-commit.js';
 import { errnoCode } from './lock.js';
 import { canonicalName } from './names.js';
 
@@ -254,32 +254,33 @@ export async function beginDelivery(
         await cleanup();
         throw commitError(err, 'commit delivery');
       }
-      // Durable from here on: the rest only saves work for readers.
+      // Durable from here on: the rest only saves work for readers, and does not hold up the reply.
+      // The UID comes a moment later, shared with the folder's other deliveries (readers that sync
+      // first number the file themselves); the log gets it with the trace id.
       return Promise.all(
         copies.map(async (c): Promise<DeliveredCopy> => {
           const name = c.name as string;
           const size = sizeOf(c);
-          let uid: number | undefined;
           try {
-            const [assigned] = await Promise.all([
-              (async () => {
-                // The index line first: a reader that learns the UID finds the size, date and trace.
-                await c.folder.remember(name, size, date, request.traceId);
-                return assignUidShared(c.folder, name);
-              })(),
+            await Promise.all([
+              // The index line before the UID: a reader that learns the UID finds size, date and trace.
+              c.folder.remember(name, size, date, request.traceId),
               c.account.addUsage(size, 1),
             ]);
-            uid = assigned;
+            assignUidLater(c.folder, name, (uid, err) => {
+              const fields = {
+                user: c.account.user,
+                mailbox: c.mailbox,
+                location: name,
+                trace: request.traceId,
+              };
+              if (uid !== undefined) ctx.log.info({ ...fields, uid }, 'uid assigned');
+              else if (err !== undefined) ctx.log.warn({ ...fields, err }, 'uid assignment deferred');
+            });
           } catch (err) {
             ctx.log.warn({ user: c.account.user, err, trace: request.traceId }, 'uid assignment deferred');
           }
-          return {
-            user: c.account.user,
-            mailbox: c.mailbox,
-            location: name,
-            size,
-            ...(uid !== undefined ? { uid } : {}),
-          };
+          return { user: c.account.user, mailbox: c.mailbox, location: name, size };
         }),
       );
     },

@@ -2,7 +2,7 @@
  * One Maildir folder (the inbox or a `.Name` directory): scanning new/ and cur/, UID assignment in
  * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { appendFile, type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flag, Log, MessageStructure } from '@yubin/core';
@@ -474,9 +474,15 @@ export class Folder {
 
   /**
    * Gives UIDs to freshly stored files (delivery, append, copy) by appending uidlist lines under the
-   * lock; files the uidlist already knows keep theirs. Returns base → UID.
+   * lock; files the uidlist already knows keep theirs. Returns base → UID. With `onlyIfInNew`, a
+   * name the uidlist lacks gets a UID only while `new/<name>` still exists: a delivery's deferred
+   * numbering must not give a UID to a file a reader numbered, moved or expunged meanwhile (readers
+   * number what they list before they move or remove it).
    */
-  async assign(names: readonly string[]): Promise<Map<string, number>> {
+  async assign(
+    names: readonly string[],
+    options: { onlyIfInNew?: boolean } = {},
+  ): Promise<Map<string, number>> {
     return this.locked(async (lock) => {
       const current = await this.uidlist.read();
       // A torn last line is rewritten away first: an appended line would run into it.
@@ -498,6 +504,7 @@ export class Folder {
           result.set(base, known.uid);
           continue;
         }
+        if (options.onlyIfInNew && !existsSync(join(this.sub('new'), name))) continue;
         const uid = next++;
         result.set(base, uid);
         added.push({ uid, name });

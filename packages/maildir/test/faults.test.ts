@@ -11,6 +11,7 @@ import { readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { INBOX, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { flushDeferredUids } from '../src/group-commit.js';
 import { INDEX, parseUidlist, UIDLIST } from '../src/index.js';
 import { readUidRecord, serializeUidRecord, UIDNEXT } from '../src/uid-record.js';
 import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
@@ -170,8 +171,7 @@ describe('disk full (ENOSPC injected at the file layer)', () => {
     expect(fault.hits).toBeGreaterThan(0);
     expect(await tree(ALICE)).toEqual(before);
     fault.fail = null;
-    const copies = await deliver(s, [ALICE], 'Subject: after\r\n\r\nok\r\n');
-    expect(copies.map((c) => c.uid)).toEqual([2]);
+    await deliver(s, [ALICE], 'Subject: after\r\n\r\nok\r\n');
     const view = await s.account(ALICE).open(INBOX);
     expect(view.messages.map((m) => m.uid)).toEqual([1, 2]);
     expect((await view.read(2)).toString()).toBe('Subject: after\r\n\r\nok\r\n');
@@ -210,7 +210,12 @@ describe('disk full (ENOSPC injected at the file layer)', () => {
     expect(await tree(ALICE)).toEqual(alice);
     expect(await tree(BOB)).toEqual(bob);
     fault.fail = null;
-    expect((await deliver(s, [ALICE, BOB], 'Subject: z\r\n\r\nz\r\n')).map((c) => c.uid)).toEqual([1, 1]);
+    await deliver(s, [ALICE, BOB], 'Subject: z\r\n\r\nz\r\n');
+    for (const user of [ALICE, BOB]) {
+      const view = await s.account(user).open(INBOX, { readOnly: true });
+      expect(view.messages.map((m) => m.uid)).toEqual([1]);
+      await view.close();
+    }
   });
 
   it('append: NO_SPACE, no tmp/ file, no UID used', async () => {
@@ -262,7 +267,13 @@ describe('disk full (ENOSPC injected at the file layer)', () => {
 
 /** Delivers `n` messages, flags some, and returns what a fresh store lists. */
 async function seed(n: number): Promise<Array<{ uid: number; flags: readonly string[]; body: string }>> {
-  for (let i = 1; i <= n; i++) await deliver(s, [ALICE], `Subject: m${i}\r\n\r\nbody ${i}\r\n`);
+  for (let i = 1; i <= n; i++) {
+    await deliver(s, [ALICE], `Subject: m${i}\r\n\r\nbody ${i}\r\n`);
+    // Delivery numbers its file a moment later, with one uidlist append: run it now, once per
+    // message (the torn-line cases below cut the last append), and never later, against the
+    // damage a test then does.
+    await flushDeferredUids();
+  }
   const view = await s.account(ALICE).open(INBOX);
   await view.setFlags([2, 4], 'add', ['\\Seen', 'work']);
   await view.setFlags([3], 'add', ['\\Flagged']);
@@ -293,14 +304,22 @@ async function status() {
   }
 }
 
-/** Delivers one more message through a fresh store (as the SMTP process would) and returns its UID. */
+/**
+ * Delivers one more message through a fresh store (as the SMTP process would) and returns the UID
+ * that store gave it: delivery numbers files a moment after its answer, and at the latest when the
+ * store closes, so the UID is read from the uidlist after `close()`.
+ */
 async function deliverFresh(body: string): Promise<number | undefined> {
   const fresh = store(root);
+  let location: string | undefined;
   try {
-    return (await deliver(fresh, [ALICE], body))[0]?.uid;
+    location = (await deliver(fresh, [ALICE], body))[0]?.location;
   } finally {
     await fresh.close();
   }
+  const base = location?.split(/[,:]/)[0];
+  const list = parseUidlist(await readFile(join(MAILDIR(root, ALICE), UIDLIST), 'utf8'));
+  return list?.entries.find((e) => e.name.split(/[,:]/)[0] === base)?.uid;
 }
 
 describe('corrupted uidlist or index, seen by the next store instance', () => {

@@ -4,11 +4,13 @@
  * are durable. The file layer is observed through a recording wrapper around node:fs (the
  * descriptor calls of the delivery path), with ENOSPC injected where a test asks for it.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INBOX, type MailStore } from '@yubin/core';
+import { type DeliveredCopy, INBOX, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Folder } from '../src/folder.js';
+import { flushDeferredUids } from '../src/group-commit.js';
+import { parseUidlist, UIDLIST } from '../src/index.js';
 import { MAILDIR, store, tempRoot } from './helpers.js';
 
 interface Event {
@@ -106,6 +108,18 @@ async function deliverConcurrently(n: number) {
 }
 
 const newDir = () => join(MAILDIR(root), 'new');
+const baseOf = (name: string) => name.split(/[,:]/)[0] ?? '';
+
+/** The UIDs delivery gave `copies`: it numbers files a moment after its answer, so run that now. */
+async function uidsOf(copies: ReadonlyArray<DeliveredCopy | undefined>): Promise<Array<number | undefined>> {
+  await flushDeferredUids();
+  const text = await readFile(join(MAILDIR(root), UIDLIST), 'utf8').catch(() => '');
+  const list = text === '' ? undefined : parseUidlist(text);
+  const byBase = new Map(list?.entries.map((e) => [baseOf(e.name), e.uid]));
+  return copies.map((c) => (c ? byBase.get(baseOf(c.location)) : undefined));
+}
+
+const ascending = (uids: Array<number | undefined>) => [...uids].sort((a, b) => (a ?? 0) - (b ?? 0));
 
 describe('group commit of concurrent deliveries into one folder', () => {
   it('gives every delivery a durable file before its answer and a distinct UID, sharing directory fsyncs', async () => {
@@ -121,8 +135,9 @@ describe('group commit of concurrent deliveries into one folder', () => {
       if (r.status !== 'fulfilled') throw r.reason;
       return r.value[0];
     });
-    const uids = copies.map((c) => c?.uid);
-    expect([...uids].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(copies.every((c) => c?.uid === undefined)).toBe(true); // numbered after the answer
+    const uids = await uidsOf(copies);
+    expect(ascending(uids)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
 
     const events = fsRecord.events;
     const at = (op: Event['op'], path: string) => events.findIndex((e) => e.op === op && e.path === path);
@@ -155,8 +170,8 @@ describe('group commit of concurrent deliveries into one folder', () => {
 
     const view = await s.account(ALICE).open(INBOX);
     expect(view.messages.map((m) => m.uid)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-    for (const c of copies) {
-      const meta = view.messages.find((m) => m.uid === c?.uid);
+    for (const [i, c] of copies.entries()) {
+      const meta = view.messages.find((m) => m.uid === uids[i]);
       expect(meta?.size).toBe(c?.size);
     }
     await view.close();
@@ -172,7 +187,7 @@ describe('group commit of concurrent deliveries into one folder', () => {
     expect(failed).toHaveLength(1);
     expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'NO_SPACE' });
     const ok = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
-    expect(ok.map((c) => c.uid).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(ascending(await uidsOf(ok))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect((await readdir(newDir())).sort()).toEqual(ok.map((c) => c.location).sort());
     expect(await readdir(join(MAILDIR(root), 'tmp'))).toEqual([]);
   });
@@ -188,9 +203,7 @@ describe('group commit of concurrent deliveries into one folder', () => {
     expect(ok.length + failed.length).toBe(10);
     // What was answered OK is there with its UID; nothing else is.
     expect((await readdir(newDir())).sort()).toEqual(ok.map((c) => c.location).sort());
-    expect(ok.map((c) => c.uid).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
-      Array.from({ length: ok.length }, (_, i) => i + 1),
-    );
+    expect(ascending(await uidsOf(ok))).toEqual(Array.from({ length: ok.length }, (_, i) => i + 1));
     const view = await s.account(ALICE).open(INBOX);
     expect(view.messages).toHaveLength(ok.length);
     await view.close();
@@ -203,14 +216,34 @@ describe('group commit of concurrent deliveries into one folder', () => {
       if (r.status !== 'fulfilled') throw r.reason;
       return r.value[0];
     });
-    // The first batch had no UID; later ones may have been numbered by a later batch.
-    expect(copies.some((c) => c?.uid === undefined)).toBe(true);
+    // The deferred batch of all five failed: none is numbered, every one was answered.
+    expect(await uidsOf(copies)).toEqual([undefined, undefined, undefined, undefined, undefined]);
     vi.restoreAllMocks();
     const view = await s.account(ALICE).open(INBOX);
     expect(view.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
-    const numbered = copies.filter((c) => c?.uid !== undefined);
-    for (const c of numbered)
-      expect(view.messages.some((m) => m.uid === c?.uid && m.size === c?.size)).toBe(true);
+    expect(ascending(await uidsOf(copies))).toEqual([1, 2, 3, 4, 5]);
     await view.close();
+  });
+
+  it('deferred numbering skips a file a reader numbered and expunged first: no UID spent on it', async () => {
+    const [first] = (await deliverConcurrently(1)).map((r) =>
+      r.status === 'fulfilled' ? r.value[0] : undefined,
+    );
+    // Readers get there before the deferred numbering: one numbers the file and expunges it, and a
+    // later rescan (a second delivery) rewrites the uidlist without its line.
+    let view = await s.account(ALICE).open(INBOX);
+    expect(view.messages.map((m) => m.uid)).toEqual([1]);
+    await view.setFlags([1], 'add', ['\\Deleted']);
+    await view.expunge([1]);
+    await view.close();
+    await deliverConcurrently(1);
+    view = await s.account(ALICE).open(INBOX);
+    expect(view.messages.map((m) => m.uid)).toEqual([2]);
+    await view.close();
+    // Now the first delivery's numbering runs: its file is gone, so it gets no line and no UID.
+    expect(await uidsOf([first])).toEqual([undefined]);
+    const list = parseUidlist(await readFile(join(MAILDIR(root), UIDLIST), 'utf8'));
+    expect(list?.entries.map((e) => e.uid)).toEqual([2]);
+    expect((await s.account(ALICE).status(INBOX)).uidNext).toBe(3);
   });
 });

@@ -157,6 +157,8 @@ export function describe(l: LogLine): string {
       return `DATA accepted: ${f('size')} bytes, Message-ID ${f('messageId') ?? '(none)'}, Subject "${f('subject') ?? ''}"`;
     case 'message delivered':
       return `stored for ${f('user')} in ${f('mailbox')}${f('uid') ? ` as UID ${f('uid')}` : ''} (${f('location')})`;
+    case 'uid assigned':
+      return `numbered UID ${f('uid')} in ${f('mailbox')} of ${f('user')} (${f('location')})`;
     case 'delivery failed':
       return `delivery failed: ${f('reply') ?? ''}`;
     case 'message retrieved':
