@@ -40,6 +40,7 @@ export {
   type MailboxView,
   type MailStore,
   type MessageMeta,
+  type OpenOptions,
   type QuotaUsage,
   type SpecialUse,
   SYSTEM_FLAGS,

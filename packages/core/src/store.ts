@@ -192,6 +192,17 @@ export interface Lock {
 }
 
 /** One user's mail: mailboxes, messages, quota. Obtaining one does no I/O. */
+export interface OpenOptions {
+  /** No flag changes or expunges through this view (IMAP EXAMINE, a POP3 TRANSACTION). */
+  readonly readOnly?: boolean;
+  /**
+   * A read-write view takes the \Recent flag of the messages it sees (RFC 3501 §2.3.2: one session
+   * only), as IMAP SELECT does. Default true; false for a writer that is no IMAP session, e.g.
+   * POP3's UPDATE state, so \Recent stays for the next IMAP client.
+   */
+  readonly claimRecent?: boolean;
+}
+
 export interface MailAccount {
   /** Canonical account address, e.g. `alice@yubin.test`. */
   readonly user: string;
@@ -210,7 +221,7 @@ export interface MailAccount {
   rename(from: string, to: string): Promise<void>;
   setSubscribed(name: string, subscribed: boolean): Promise<void>;
   status(name: string): Promise<MailboxStatus>;
-  open(name: string, options?: { readonly readOnly?: boolean }): Promise<MailboxView>;
+  open(name: string, options?: OpenOptions): Promise<MailboxView>;
   /** Stores a message (bare LF normalized to CRLF). Throws NOT_FOUND, NO_QUOTA, TOO_BIG, NO_SPACE. */
   append(name: string, content: Buffer, options?: AppendOptions): Promise<AppendResult>;
   quota(): Promise<QuotaUsage>;

@@ -26,6 +26,7 @@ import {
   type MailboxInfo,
   type MailboxStatus,
   type MailboxView,
+  type OpenOptions,
   type QuotaUsage,
   type SpecialUse,
   StoreError,
@@ -427,10 +428,12 @@ export class MaildirAccount implements MailAccount, ViewHost {
     }
   }
 
-  async open(name: string, options?: { readonly readOnly?: boolean }): Promise<MailboxView> {
+  async open(name: string, options?: OpenOptions): Promise<MailboxView> {
     const canonical = await this.existing(name);
     try {
-      return await MaildirView.open(canonical, this.folder(canonical), options?.readOnly === true, this);
+      const readOnly = options?.readOnly === true;
+      const claimRecent = !readOnly && options?.claimRecent !== false;
+      return await MaildirView.open(canonical, this.folder(canonical), readOnly, this, claimRecent);
     } catch (err) {
       throw storeErrorFromFs(err, 'open mailbox');
     }

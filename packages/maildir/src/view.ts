@@ -146,7 +146,7 @@ export class MaildirView implements MailboxView {
   /** Read-write: the UID ranges [first, last] whose \Recent this view took, ascending. */
   private readonly recentRanges: Array<[number, number]> = [];
   private maxUid = 0;
-  /** Read-only: messages from this UID on are \Recent (taken by no one). */
+  /** Not claiming (read-only, or POP3's writer): messages from this UID on are \Recent (taken by no one). */
   private firstRecent = Number.MAX_SAFE_INTEGER;
   private _uidNext = 1;
   private _keywords: string[] = [];
@@ -161,13 +161,21 @@ export class MaildirView implements MailboxView {
     readonly readOnly: boolean,
     private readonly folder: Folder,
     private readonly host: ViewHost,
+    /** Takes \Recent and moves new/ to cur/ (an IMAP SELECT); a read-only view never does. */
+    private readonly claimsRecent: boolean,
   ) {
     this.validityHex = hex8(uidValidity);
   }
 
-  static async open(name: string, folder: Folder, readOnly: boolean, host: ViewHost): Promise<MaildirView> {
+  static async open(
+    name: string,
+    folder: Folder,
+    readOnly: boolean,
+    host: ViewHost,
+    claimsRecent = !readOnly,
+  ): Promise<MaildirView> {
     const scan = await folder.scan();
-    const view = new MaildirView(name, scan.uidValidity, readOnly, folder, host);
+    const view = new MaildirView(name, scan.uidValidity, readOnly, folder, host, claimsRecent && !readOnly);
     const entries = await view.claim(scan.entries);
     view._keywords = scan.keywords.filter((k) => k !== '');
     view._uidNext = scan.nextUid;
@@ -198,7 +206,7 @@ export class MaildirView implements MailboxView {
   }
 
   isRecent(uid: number): boolean {
-    if (this.readOnly) return uid >= this.firstRecent && indexOf(this.entries, uid) >= 0;
+    if (!this.claimsRecent) return uid >= this.firstRecent && indexOf(this.entries, uid) >= 0;
     for (const [lo, hi] of this.recentRanges)
       if (uid >= lo && uid <= hi) return indexOf(this.entries, uid) >= 0;
     return false;
@@ -207,7 +215,7 @@ export class MaildirView implements MailboxView {
   /** The UIDs of the snapshot that are \Recent for this view, ascending: O(recent), not O(messages). */
   recentUids(): number[] {
     const out: number[] = [];
-    const ranges: ReadonlyArray<readonly [number, number]> = this.readOnly
+    const ranges: ReadonlyArray<readonly [number, number]> = !this.claimsRecent
       ? [[this.firstRecent, Number.MAX_SAFE_INTEGER]]
       : this.recentRanges;
     const entries = this.entries;
@@ -224,7 +232,7 @@ export class MaildirView implements MailboxView {
   /** RFC 3501 §2.3.2: a read-write view takes the recent messages it sees; a read-only one only looks. */
   private async takeRecent(scan: Scan, entries: readonly ScanEntry[]): Promise<void> {
     const last = entries[entries.length - 1];
-    if (this.readOnly || !last) {
+    if (!this.claimsRecent || !last) {
       this.firstRecent = scan.firstRecent;
       return;
     }
@@ -279,7 +287,7 @@ export class MaildirView implements MailboxView {
 
   /** A read-write view moves new/ messages into cur/ (the Maildir spec's "seen by a client"). */
   private async claim(entries: readonly ScanEntry[]): Promise<readonly ScanEntry[]> {
-    if (this.readOnly) return entries;
+    if (!this.claimsRecent) return entries;
     const fresh = freshIndexes(entries);
     if (fresh.length === 0) return entries;
     const claimed: ScanEntry[] = [];

@@ -414,7 +414,8 @@ export class Pop3Session {
     if (deleted.length === 0 && seen.length === 0) return signOff;
     let rw: MailboxView | undefined;
     try {
-      rw = await drop.account.open(INBOX);
+      // A writer, not an IMAP session: \Recent stays for the next IMAP client (RFC 3501 §2.3.2).
+      rw = await drop.account.open(INBOX, { claimRecent: false });
       const present = new Set(rw.messages.map((m) => m.uid));
       const seenNow = seen.filter((uid) => present.has(uid)).sort((a, b) => a - b);
       if (seenNow.length > 0) {

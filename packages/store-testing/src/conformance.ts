@@ -564,6 +564,23 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
         expect(first.isRecent(3)).toBe(false);
       });
 
+      it('a read-write view that does not claim \\Recent (POP3 UPDATE) changes flags and expunges, and leaves \\Recent', async () => {
+        await appendN(alice, INBOX, 3);
+        const writer = await alice.open(INBOX, { claimRecent: false });
+        expect(writer.readOnly).toBe(false);
+        expect(writer.isRecent(1)).toBe(true);
+        await writer.setFlags([1], 'add', ['\\Seen']);
+        await writer.setFlags([2], 'add', ['\\Deleted']);
+        await writer.expunge([2]);
+        await writer.close();
+        expect((await alice.status(INBOX)).recent).toBe(2);
+        const imap = await open(alice, INBOX);
+        expect(imap.messages.map((m) => [m.uid, m.flags, imap.isRecent(m.uid)])).toEqual([
+          [1, ['\\Seen'], true],
+          [3, [], true],
+        ]);
+      });
+
       it("applies the view's own flag changes at once and does not report them at sync()", async () => {
         await appendN(alice, INBOX, 2);
         const view = await open(alice, INBOX);

@@ -26,6 +26,7 @@ import {
   type MailStore,
   type MessageMeta,
   type MessageStructure,
+  type OpenOptions,
   type QuotaUsage,
   type SpecialUse,
   StoreError,
@@ -570,10 +571,11 @@ class MemoryAccount implements MailAccount {
     };
   }
 
-  async open(name: string, options: { readonly readOnly?: boolean } = {}): Promise<MailboxView> {
+  async open(name: string, options: OpenOptions = {}): Promise<MailboxView> {
     this.fail('open');
     const box = this.box(name);
-    return new MemoryView(this.store, this.user, box, options.readOnly ?? false);
+    const readOnly = options.readOnly ?? false;
+    return new MemoryView(this.store, this.user, box, readOnly, !readOnly && options.claimRecent !== false);
   }
 
   async append(name: string, content: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
@@ -653,6 +655,8 @@ class MemoryView implements MailboxView {
     private readonly user: string,
     private readonly box: Box,
     readonly readOnly: boolean,
+    /** Takes \Recent (an IMAP SELECT); read-only views and POP3's writer only look. */
+    private readonly claimsRecent: boolean,
   ) {
     this.uidValidity = box.uidValidity;
     this.seenUidNext = box.uidNext;
@@ -694,7 +698,7 @@ class MemoryView implements MailboxView {
   private see(m: StoredMessage): void {
     if (m.recentClaimed) return;
     this.recent.add(m.uid);
-    if (!this.readOnly) m.recentClaimed = true;
+    if (this.claimsRecent) m.recentClaimed = true;
   }
 
   private replace(messages: MessageMeta[]): void {

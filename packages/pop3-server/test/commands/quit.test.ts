@@ -51,6 +51,22 @@ describe('QUIT', () => {
     );
   });
 
+  it('leaves \\Recent of the messages it keeps for the next IMAP client (RFC 3501 §2.3.2)', async () => {
+    pop = await startPop3();
+    const { session } = await transcript(
+      pop,
+      `${LOGIN_ALICE}
+      C: DELE 1
+      S: +OK *
+      C: QUIT
+      S: +OK pop.yubin.test POP3 server signing off (2 messages left)
+    `,
+      { keepOpen: true },
+    );
+    await session!.waitClosed();
+    expect((await pop.store.account(ALICE).status('INBOX')).recent).toBe(2);
+  });
+
   it('ignores commands pipelined after QUIT (RFC 1939 §6)', async () => {
     pop = await startPop3();
     const { session } = await transcript(
