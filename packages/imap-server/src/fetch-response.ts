@@ -165,8 +165,36 @@ export async function fetchPieces(
   flagsChanged: boolean,
   prefetched?: Promise<MessageStructure>,
 ): Promise<Piece[]> {
-  const view = box.view;
-  const structure = items.some(needsStructure) ? await (prefetched ?? view.structure(meta.uid)) : null;
+  const structure = items.some(needsStructure) ? await (prefetched ?? box.view.structure(meta.uid)) : null;
+  let sections: Map<FetchItem, Piece[]> | null = null;
+  for (const item of items) {
+    const s = sectionOf(item);
+    if (s === null) continue;
+    sections ??= new Map();
+    sections.set(item, await sectionPieces(box, meta, structure, s.section, s.partial));
+  }
+  return responsePieces(box, seq, meta, items, flagsChanged, structure, sections);
+}
+
+/** True when some item is a body section (RFC822, RFC822.HEADER, RFC822.TEXT, BODY[…]): bytes are read. */
+export function readsSections(items: readonly FetchItem[]): boolean {
+  return items.some((item) => sectionOf(item) !== null);
+}
+
+/**
+ * The pieces of one `* n FETCH (…)` response once the structure (when an item needs it) and the
+ * body sections (by item) are at hand: no I/O, no promise, so a FETCH of listing and structure items
+ * runs without one per message.
+ */
+export function responsePieces(
+  box: SelectedView,
+  seq: number,
+  meta: MessageMeta,
+  items: readonly FetchItem[],
+  flagsChanged: boolean,
+  structure: MessageStructure | null,
+  sections: ReadonlyMap<FetchItem, Piece[]> | null,
+): Piece[] {
   const pieces: Piece[] = [`* ${seq} FETCH (`];
   let flagsSent = false;
   for (const item of items) {
@@ -204,10 +232,10 @@ export async function fetchPieces(
       case 'RFC822.HEADER':
       case 'RFC822.TEXT':
       case 'BODY[]': {
-        const s = sectionOf(item) as { section: Section; partial?: { start: number; count: number } };
+        const section = sections?.get(item);
+        if (section === undefined) throw new Error('body section not read');
         if (pieces.length > 1) pieces.push(' ');
-        pieces.push(`${fetchResponseName(item)} `);
-        pieces.push(...(await sectionPieces(box, meta, structure, s.section, s.partial)));
+        pieces.push(`${fetchResponseName(item)} `, ...section);
         break;
       }
       case 'MODSEQ':

@@ -5,7 +5,14 @@
  * (RFC 2180 §4.1.2). Output waits for the socket to drain between messages.
  */
 import { type ByteRange, isStoreError, type MessageStructure } from '@yubin/core';
-import { fetchPieces, needsStructure, type Piece, setsSeen } from '../fetch-response.js';
+import {
+  fetchPieces,
+  needsStructure,
+  type Piece,
+  readsSections,
+  responsePieces,
+  setsSeen,
+} from '../fetch-response.js';
 import { resolveMessages } from '../message-set.js';
 import { type FetchItem, parseFetch } from '../protocol/index.js';
 import type { CommandInput, Completion, ImapCommand, Session } from '../session.js';
@@ -61,6 +68,7 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
     }
   };
   const wantsStructure = items.some(needsStructure);
+  const withSections = readsSections(items);
   // Responses are gathered into writes of about OUTPUT_BATCH octets: one syscall for many messages.
   let batch: Buffer[] = [];
   let batched = 0;
@@ -100,7 +108,13 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
     }
     let pieces: Piece[];
     try {
-      pieces = await fetchPieces(box, seq, meta, items, seenChanged.has(meta.uid), structure);
+      if (withSections) {
+        pieces = await fetchPieces(box, seq, meta, items, seenChanged.has(meta.uid), structure);
+      } else {
+        // Listing and structure items only: one await (the structure), none when not needed.
+        const st = wantsStructure ? await (structure ?? box.view.structure(meta.uid)) : null;
+        pieces = responsePieces(box, seq, meta, items, seenChanged.has(meta.uid), st, null);
+      }
     } catch (err) {
       if (isStoreError(err, 'EXPUNGED') || isStoreError(err, 'NOT_FOUND')) {
         expunged = true;
