@@ -34,6 +34,8 @@ interface HeaderData {
 
 /** Messages examined at once when the key reads their content: file reads overlap. */
 const SEARCH_CONCURRENCY = 128;
+/** Octets of whole messages read at once by BODY/TEXT: large messages are examined a few at a time. */
+const SEARCH_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** Messages tested between two yields to the event loop when nothing is read (flags, sizes, sets). */
 const SEARCH_YIELD_EVERY = 2048;
 
@@ -270,13 +272,29 @@ export async function evaluateSearch(
     }
     return out;
   }
-  // Messages are read SEARCH_CONCURRENCY at a time; results are collected in sequence order.
+  // Messages are read SEARCH_CONCURRENCY at a time, and no more than SEARCH_BYTES_IN_FLIGHT octets
+  // of them (a worker waits while others hold that much); results are collected in sequence order.
   let next = 0;
+  let inFlight = 0;
+  let waiting: Array<() => void> = [];
   const hits = new Uint8Array(messages.length);
   const worker = async () => {
     while (next < messages.length) {
+      const size = wholeMessage ? (messages[next] as MessageMeta).size : 0;
+      if (inFlight > 0 && inFlight + size > SEARCH_BYTES_IN_FLIGHT) {
+        await new Promise<void>((resume) => waiting.push(resume));
+        continue;
+      }
       const i = next++;
-      if (await matches(i)) hits[i] = 1;
+      inFlight += size;
+      try {
+        if (await matches(i)) hits[i] = 1;
+      } finally {
+        inFlight -= size;
+        const resume = waiting;
+        waiting = [];
+        for (const r of resume) r();
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, messages.length) }, worker));

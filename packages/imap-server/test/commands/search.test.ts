@@ -170,6 +170,27 @@ describe('SEARCH', () => {
     s.close();
   });
 
+  it('examines large messages a few at a time and still finds every match (RFC 3501 §6.4.4)', async () => {
+    await t.store.account('alice@yubin.test').create('Large');
+    const filler = `${'lorem ipsum '.repeat(6)}\r\n`.repeat(120_000); // ~9 MB: two fill the read budget
+    await seed(t, 'Large', [
+      message('l1', `${filler}needle-one`),
+      message('l2', filler),
+      message('l3', `needle-one ${filler}`),
+      message('l4', 'small needle-one'),
+    ]);
+    const s = await selected(t, 'Large');
+    await transcript(
+      s,
+      `
+      C: a SEARCH BODY NEEDLE-ONE
+      S: * SEARCH 1 3 4
+      S: a OK SEARCH completed
+    `,
+    );
+    s.close();
+  });
+
   it('answers ESEARCH for RETURN options (RFC 4731)', async () => {
     const s = await selected(t);
     await transcript(
