@@ -494,7 +494,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
       await fsyncDir(folder.sub(sub));
       await folder.remember(base, data.length, date, options?.traceId);
       await this.addUsage(data.length, 1);
-      const uids = await folder.assign([fileName]);
+      const uids = await folder.assign([fileName], { numberNewFirst: true });
       const list = await folder.readUidlist();
       const uid = uids.get(base);
       if (uid === undefined || !list) throw new StoreError('TEMP', 'uid assignment failed');
@@ -550,7 +550,13 @@ export class MaildirAccount implements MailAccount, ViewHost {
           done.reduce((n, d) => n + d.rec.size, 0),
           done.length,
         );
-      const uids = done.length > 0 ? await dest.assign(done.map((d) => d.name)) : new Map<string, number>();
+      const uids =
+        done.length > 0
+          ? await dest.assign(
+              done.map((d) => d.name),
+              { numberNewFirst: true },
+            )
+          : new Map<string, number>();
       const list = await dest.readUidlist();
       const pairs: Array<readonly [number, number]> = [];
       for (const d of done) {

@@ -477,11 +477,14 @@ export class Folder {
    * lock; files the uidlist already knows keep theirs. Returns base → UID. With `onlyIfInNew`, a
    * name the uidlist lacks gets a UID only while `new/<name>` still exists: a delivery's deferred
    * numbering must not give a UID to a file a reader numbered, moved or expunged meanwhile (readers
-   * number what they list before they move or remove it).
+   * number what they list before they move or remove it). With `numberNewFirst` (APPEND, COPY),
+   * files waiting unnumbered in new/ (a delivery whose numbering is still deferred, possibly in
+   * another process) get their UIDs first, in delivery order: mail that arrived earlier keeps the
+   * lower UID (RFC 3501 §2.3.1.1: each message added gets a higher UID than those added before).
    */
   async assign(
     names: readonly string[],
-    options: { onlyIfInNew?: boolean } = {},
+    options: { onlyIfInNew?: boolean; numberNewFirst?: boolean } = {},
   ): Promise<Map<string, number>> {
     return this.locked(async (lock) => {
       const current = await this.uidlist.read();
@@ -497,7 +500,18 @@ export class Folder {
       let next = await this.uidRecord.nextUid(list, this.uidlist.generation);
       let lines = '';
       const added: UidlistEntry[] = [];
-      for (const name of names) {
+      let all = names;
+      if (options.numberNewFirst) {
+        const mine = new Set(names.map(baseOf));
+        const waiting = new Map<string, string>();
+        for (const name of await listFiles(this.sub('new'))) {
+          const base = baseOf(name);
+          if (!byBase.has(base) && !mine.has(base)) waiting.set(base, name);
+        }
+        if (waiting.size > 0)
+          all = [...sortByDelivery([...waiting.keys()]).map((base) => waiting.get(base) as string), ...names];
+      }
+      for (const name of all) {
         const base = parseFileName(name).base;
         const known = byBase.get(base);
         if (known) {

@@ -246,4 +246,17 @@ describe('group commit of concurrent deliveries into one folder', () => {
     expect(list?.entries.map((e) => e.uid)).toEqual([2]);
     expect((await s.account(ALICE).status(INBOX)).uidNext).toBe(3);
   });
+
+  it('an APPEND numbers deliveries still waiting in new/ first: earlier mail keeps the lower UID', async () => {
+    const [delivered] = (await deliverConcurrently(1)).map((r) =>
+      r.status === 'fulfilled' ? r.value[0] : undefined,
+    );
+    // The delivery's numbering is still deferred when a client appends.
+    const appended = await s.account(ALICE).append(INBOX, Buffer.from('Subject: appended\r\n\r\nx\r\n'));
+    expect(appended.uid).toBe(2);
+    expect(await uidsOf([delivered])).toEqual([1]);
+    const view = await s.account(ALICE).open(INBOX, { readOnly: true });
+    expect((await view.read(1)).toString()).toBe(body(0));
+    await view.close();
+  });
 });
