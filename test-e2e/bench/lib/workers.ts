@@ -23,6 +23,7 @@ export async function runWorkers(jobs: readonly Job[], options: RunOptions): Pro
   const progress = new Array<number>(jobs.length).fill(0);
   let holding = 0;
   let holdingSessions = 0;
+  let holdError: Error | undefined;
   const killAll = () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   };
@@ -57,9 +58,14 @@ export async function runWorkers(jobs: readonly Job[], options: RunOptions): Pro
               holdingSessions += msg.sessions;
               if (holding === jobs.length) {
                 const release = options.onHolding ? options.onHolding(holdingSessions) : Promise.resolve();
-                void release.finally(() => {
-                  for (const c of children) c.send({ type: 'release' } satisfies ToWorker);
-                });
+                // A failing callback (e.g. a nested run of workers) fails this run, after release.
+                void release
+                  .catch((err: unknown) => {
+                    holdError ??= err instanceof Error ? err : new Error(String(err));
+                  })
+                  .finally(() => {
+                    for (const c of children) c.send({ type: 'release' } satisfies ToWorker);
+                  });
               }
             } else if (msg.type === 'result') resolve(msg.result);
             else if (msg.type === 'error') reject(new Error(msg.message));
@@ -74,7 +80,9 @@ export async function runWorkers(jobs: readonly Job[], options: RunOptions): Pro
     for (const r of results) r.catch(() => {});
     await Promise.all(readies);
     for (const [i, child] of children.entries()) child.send({ type: 'run', job: jobs[i] } as ToWorker);
-    return await Promise.all(results);
+    const all = await Promise.all(results);
+    if (holdError) throw holdError;
+    return all;
   } finally {
     clearTimeout(timer);
     killAll();
