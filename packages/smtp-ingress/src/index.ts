@@ -21,6 +21,7 @@ export {
   type SmtpIngressOptions,
   type SmtpTls,
 } from './ingress.js';
+export { createSmtpListener, type SmtpListener, type SmtpListenerOptions } from './listener.js';
 export { PerAddressConnections } from './per-address.js';
 export { REPLY, smtpReplyForError, smtpReplyForStoreError } from './replies.js';
 export { lookupRoute } from './route.js';

@@ -9,8 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  DEFAULT_DATA_RATE_GRACE_MS,
-  DEFAULT_MIN_DATA_RATE,
   type Delivery,
   type DeliveryTarget,
   isLoopbackAddress,
@@ -20,19 +18,18 @@ import {
   type RecipientResolver,
 } from '@yubin/core';
 import { authenticate } from 'mailauth';
-import {
-  SMTPServer,
-  type SMTPServerAddress,
-  type SMTPServerDataStream,
-  type SMTPServerOptions,
-  type SMTPServerSession,
+import type {
+  SMTPServerAddress,
+  SMTPServerDataStream,
+  SMTPServerOptions,
+  SMTPServerSession,
 } from 'smtp-server';
 import { installEnhancedCodeOverride, SmtpReplyError } from './enhanced-codes.js';
 import { deliveredToHeader, receivedHeader, returnPathHeader } from './headers.js';
+import { createSmtpListener } from './listener.js';
 import { PerAddressConnections } from './per-address.js';
 import { REPLY, smtpReplyForError } from './replies.js';
 import { lookupRoute } from './route.js';
-import { protectFromSlowClients } from './slow-client.js';
 import { sessionLogs, smtpServerLogger } from './smtp-log.js';
 import { describeTraceHeader } from './trace-header.js';
 
@@ -499,38 +496,20 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     }
   }
 
-  const protection = protectFromSlowClients(
+  const listener = createSmtpListener({
     serverOptions,
-    {
-      recordTimeoutMs: idleTimeoutMs,
-      minDataRate: options.minDataRate ?? DEFAULT_MIN_DATA_RATE,
-      dataRateGraceMs: options.dataRateGraceMs ?? DEFAULT_DATA_RATE_GRACE_MS,
-    },
+    idleTimeoutMs,
+    ...(options.minDataRate !== undefined ? { minDataRate: options.minDataRate } : {}),
+    ...(options.dataRateGraceMs !== undefined ? { dataRateGraceMs: options.dataRateGraceMs } : {}),
+    log,
     sessionLog,
-  );
-  const server = new SMTPServer(protection.options);
-  protection.attach(server);
-  server.on('error', (err: Error) => log.error({ err }, 'smtp server error'));
-
+    listening: 'smtp listening',
+    serverError: 'smtp server error',
+  });
   return {
-    listen({ port, host }) {
-      return new Promise<AddressInfo>((resolve, reject) => {
-        const onError = (err: Error) => reject(err);
-        server.server.once('error', onError);
-        server.listen(port, host, () => {
-          server.server.off('error', onError);
-          const address = server.server.address() as AddressInfo;
-          log.info({ host: address.address, port: address.port }, 'smtp listening');
-          resolve(address);
-        });
-      });
-    },
-    updateTls(tls) {
-      server.updateSecureContext({ key: tls.key, cert: tls.cert });
-    },
-    close() {
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    listen: listener.listen,
+    updateTls: listener.updateTls,
+    close: listener.close,
     connections: () => open,
   };
 }

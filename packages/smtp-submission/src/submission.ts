@@ -10,8 +10,6 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   type Authenticator,
-  DEFAULT_DATA_RATE_GRACE_MS,
-  DEFAULT_MIN_DATA_RATE,
   type Delivery,
   isLoopbackAddress,
   type Log,
@@ -27,6 +25,7 @@ import {
   signMessage,
 } from '@yubin/outbound';
 import {
+  createSmtpListener,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
@@ -36,7 +35,6 @@ import {
   installEnhancedCodeOverride,
   lookupRoute,
   PerAddressConnections,
-  protectFromSlowClients,
   REPLY,
   receivedHeader,
   returnPathHeader,
@@ -46,13 +44,12 @@ import {
   smtpReplyForError,
   smtpServerLogger,
 } from '@yubin/smtp-ingress';
-import {
-  SMTPServer,
-  type SMTPServerAddress,
-  type SMTPServerAuthentication,
-  type SMTPServerDataStream,
-  type SMTPServerOptions,
-  type SMTPServerSession,
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerDataStream,
+  SMTPServerOptions,
+  SMTPServerSession,
 } from 'smtp-server';
 
 export interface SmtpSubmissionOptions {
@@ -397,40 +394,15 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
     }
   }
 
-  const protection = protectFromSlowClients(
+  return createSmtpListener({
     serverOptions,
-    {
-      recordTimeoutMs: idleTimeoutMs,
-      minDataRate: options.minDataRate ?? DEFAULT_MIN_DATA_RATE,
-      dataRateGraceMs: options.dataRateGraceMs ?? DEFAULT_DATA_RATE_GRACE_MS,
-    },
+    idleTimeoutMs,
+    ...(options.minDataRate !== undefined ? { minDataRate: options.minDataRate } : {}),
+    ...(options.dataRateGraceMs !== undefined ? { dataRateGraceMs: options.dataRateGraceMs } : {}),
+    log,
     sessionLog,
-  );
-  const server = new SMTPServer(protection.options);
-  protection.attach(server);
-  server.on('error', (err: Error) => log.error({ err }, 'smtp submission server error'));
-
-  return {
-    listen({ port, host }) {
-      return new Promise<AddressInfo>((resolve, reject) => {
-        const onError = (err: Error) => reject(err);
-        server.server.once('error', onError);
-        server.listen(port, host, () => {
-          server.server.off('error', onError);
-          const address = server.server.address() as AddressInfo;
-          log.info(
-            { host: address.address, port: address.port, implicitTls: options.implicitTls === true },
-            'submission listening',
-          );
-          resolve(address);
-        });
-      });
-    },
-    updateTls(tls) {
-      server.updateSecureContext({ key: tls.key, cert: tls.cert });
-    },
-    close() {
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+    listening: 'submission listening',
+    listeningFields: { implicitTls: options.implicitTls === true },
+    serverError: 'smtp submission server error',
+  });
 }
