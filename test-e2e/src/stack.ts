@@ -36,14 +36,27 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * Ports the kernel never hands out on its own: below Linux's ephemeral range (32768-60999). A port
+ * from `listen(0)` is in that range, and between choosing it and the service binding it an outgoing
+ * connection (the load test holds 2,000) could take it: EADDRINUSE and a stack that never starts.
+ */
+const PORT_RANGE = { from: 20_000, to: 32_767 };
+
+/** A port nothing listens on now, from PORT_RANGE (random, so parallel test files rarely meet). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from + 1));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_RANGE.from}-${PORT_RANGE.to}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
