@@ -1,10 +1,4 @@
-/**
- * Slowloris protection: a per-record deadline (a command line must be complete within the timer of
- * the session's state, counted from our last answer; partial bytes never extend it), a shorter
- * timer before authentication (RFC 9051 §5.4), and a minimum rate for literal data.
- */
-import net from 'node:net';
-import tls from 'node:tls';
+import { connectSocket, eventually, RawClient } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImapLimits } from '../src/limits.js';
 import { ALICE, PASSWORDS, startServer, type TestServer } from './helpers.js';
@@ -12,8 +6,6 @@ import { selfSignedContext } from './tls.js';
 
 const SHORT = 400;
 const LONG = 60_000;
-/** How long a dribbler keeps going before the test gives up on the server closing. */
-const GIVE_UP_MS = 4_000;
 const NEVER_ENDING = `a NOOP ${'x'.repeat(200)}`;
 
 let t: TestServer | undefined;
@@ -27,42 +19,10 @@ async function start(limits: Partial<ImapLimits>, implicitTls = false): Promise<
   return t;
 }
 
-async function eventually(predicate: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** A raw client: everything received, and when the server closed. */
-class Client {
-  text = '';
-  closedAt: number | null = null;
-
-  constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.text += d.toString('latin1');
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closedAt = Date.now();
-    });
-  }
-
+/** A raw IMAP client (see RawClient): greeting, LOGIN, STARTTLS. */
+class Client extends RawClient {
   static async connect(port: number, secure = false): Promise<Client> {
-    const socket = secure
-      ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false })
-      : net.connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(secure ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    return new Client(socket);
-  }
-
-  async waitFor(pattern: RegExp, timeoutMs = 2_000): Promise<void> {
-    await eventually(() => pattern.test(this.text), timeoutMs);
+    return new Client(await connectSocket(port, secure));
   }
 
   async greeted(): Promise<void> {
@@ -70,40 +30,13 @@ class Client {
   }
 
   async login(): Promise<void> {
-    this.socket.write(`L LOGIN ${ALICE} ${PASSWORDS[ALICE]}\r\n`);
-    await this.waitFor(/L OK .*\r\n$/);
+    await this.command(`L LOGIN ${ALICE} ${PASSWORDS[ALICE]}`, /L OK .*\r\n$/);
   }
 
   /** STARTTLS, then the rest of the dialogue over TLS (received text starts afresh). */
   async startTls(): Promise<Client> {
-    this.socket.write('S STARTTLS\r\n');
-    await this.waitFor(/S OK .*\r\n$/);
-    this.socket.removeAllListeners('data');
-    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
-    return new Client(secure);
-  }
-
-  /** Sends `data` `size` bytes every `everyMs` until the server closes (or GIVE_UP_MS); ms until closed. */
-  async dribble(data: string | Buffer, everyMs: number, size = 1): Promise<number | null> {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    const start = Date.now();
-    let i = 0;
-    const timer = setInterval(() => {
-      if (this.closedAt !== null || i >= bytes.length) return;
-      this.socket.write(bytes.subarray(i, i + size));
-      i += size;
-    }, everyMs);
-    try {
-      await eventually(() => this.closedAt !== null, GIVE_UP_MS).catch(() => undefined);
-      return this.closedAt === null ? null : this.closedAt - start;
-    } finally {
-      clearInterval(timer);
-      this.socket.destroy();
-    }
+    await this.command('S STARTTLS', /S OK .*\r\n$/);
+    return new Client(await this.tlsSocket());
   }
 }
 

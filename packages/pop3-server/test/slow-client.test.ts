@@ -1,16 +1,8 @@
-/**
- * Slowloris protection: the autologout timer is a per-record deadline (a command line must be
- * complete within it of our last answer; partial bytes never extend it), on plain, STLS and
- * implicit-TLS sessions, and for TLS handshakes.
- */
-import net from 'node:net';
-import tls from 'node:tls';
+import { connectSocket, RawClient } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALICE, ALICE_PASSWORD, eventually, type Pop3Fixture, startPop3 } from './helpers.js';
 
 const TIMEOUT_MS = 400;
-/** How long a dribbler keeps going before the test gives up on the server closing. */
-const GIVE_UP_MS = 4_000;
 
 let pop: Pop3Fixture | undefined;
 afterEach(async () => {
@@ -18,73 +10,20 @@ afterEach(async () => {
   pop = undefined;
 });
 
-/** A raw client: everything received, and when the server closed. */
-class Client {
-  text = '';
-  closedAt: number | null = null;
-  readonly openedAt = Date.now();
-
-  constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.text += d.toString('latin1');
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closedAt = Date.now();
-    });
-  }
-
+/** A raw POP3 client (see RawClient). */
+class Client extends RawClient {
   static async plain(port: number): Promise<Client> {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return new Client(socket);
+    return new Client(await connectSocket(port));
   }
 
   static async implicitTls(port: number): Promise<Client> {
-    const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve);
-      socket.once('error', reject);
-    });
-    return new Client(socket);
-  }
-
-  /** Resolves once `pattern` has been received (from the start of the dialogue). */
-  async waitFor(pattern: RegExp, timeoutMs = 2_000): Promise<void> {
-    await eventually(() => pattern.test(this.text), timeoutMs);
+    return new Client(await connectSocket(port, true));
   }
 
   /** STLS, then the rest of the dialogue over TLS (received text starts afresh). */
   async startTls(): Promise<Client> {
-    this.socket.write('STLS\r\n');
-    await this.waitFor(/\+OK begin TLS negotiation\r\n$/);
-    this.socket.removeAllListeners('data');
-    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
-    return new Client(secure);
-  }
-
-  /** Sends `text` one byte every `everyMs` until the server closes (or GIVE_UP_MS); ms until closed. */
-  async dribble(text: string | Buffer, everyMs: number): Promise<number | null> {
-    const bytes = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
-    const start = Date.now();
-    let i = 0;
-    const timer = setInterval(() => {
-      if (this.closedAt === null && i < bytes.length) this.socket.write(bytes.subarray(i, ++i));
-    }, everyMs);
-    try {
-      await eventually(() => this.closedAt !== null, GIVE_UP_MS).catch(() => undefined);
-      return this.closedAt === null ? null : this.closedAt - start;
-    } finally {
-      clearInterval(timer);
-      this.socket.destroy();
-    }
+    await this.command('STLS', /\+OK begin TLS negotiation\r\n$/);
+    return new Client(await this.tlsSocket());
   }
 }
 

@@ -1,17 +1,10 @@
-/**
- * Slowloris protection on smtp-server: a per-record deadline (a command line must be complete
- * within the timeout of our last reply; partial bytes never extend it) and a minimum average rate
- * for the DATA body, answered with `421 4.4.2` — on plain and STARTTLS sessions.
- */
-import net from 'node:net';
-import tls from 'node:tls';
 import type { Log, LogFn } from '@yubin/core';
+import { connectSocket, eventually, RawClient } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, inbox, startIngress } from './helpers.js';
 import { selfSignedCert } from './tls-fixture.js';
 
 const TIMEOUT_MS = 400;
-const GIVE_UP_MS = 4_000;
 const NEVER_ENDING = `NOOP ${'x'.repeat(200)}`;
 const TIMEOUT_REPLY = '421 4.4.2 mx.yubin.test Error: timeout exceeded';
 const RATE_REPLY = '421 4.4.2 mx.yubin.test Error: timeout exceeded, message data arriving too slowly';
@@ -35,82 +28,21 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function eventually(predicate: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A raw client: everything received, and when the server closed. */
-class Client {
-  text = '';
-  closedAt: number | null = null;
-
-  constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.text += d.toString('latin1');
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closedAt = Date.now();
-    });
-  }
-
+/** A raw SMTP client (see RawClient), greeted. */
+class Client extends RawClient {
   static async connect(port: number): Promise<Client> {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('error', reject);
-    });
-    const c = new Client(socket);
+    const c = new Client(await connectSocket(port));
     await c.waitFor(/^220 .*\r\n$/);
     return c;
-  }
-
-  async waitFor(pattern: RegExp, timeoutMs = 2_000): Promise<void> {
-    await eventually(() => pattern.test(this.text), timeoutMs);
-  }
-
-  /** Sends `line` and waits for a final reply line (`ddd `) after it. */
-  async command(line: string, reply: RegExp): Promise<void> {
-    const before = this.text.length;
-    this.socket.write(`${line}\r\n`);
-    await eventually(() => reply.test(this.text.slice(before)));
   }
 
   /** STARTTLS, then the rest of the dialogue over TLS (received text starts afresh). */
   async startTls(): Promise<Client> {
     await this.command('EHLO client.example', /^250 /m);
     await this.command('STARTTLS', /^220 /m);
-    this.socket.removeAllListeners('data');
-    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
-    return new Client(secure);
-  }
-
-  /** Sends `data`, `size` bytes every `everyMs`, until the server closes (or GIVE_UP_MS); ms until closed. */
-  async dribble(data: string | Buffer, everyMs: number, size = 1): Promise<number | null> {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    const start = Date.now();
-    let i = 0;
-    const timer = setInterval(() => {
-      if (this.closedAt !== null || i >= bytes.length) return;
-      this.socket.write(bytes.subarray(i, i + size));
-      i += size;
-    }, everyMs);
-    try {
-      await eventually(() => this.closedAt !== null, GIVE_UP_MS).catch(() => undefined);
-      return this.closedAt === null ? null : this.closedAt - start;
-    } finally {
-      clearInterval(timer);
-      this.socket.destroy();
-    }
+    return new Client(await this.tlsSocket());
   }
 }
 

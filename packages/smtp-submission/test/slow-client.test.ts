@@ -4,19 +4,16 @@
  * not extend.
  */
 import { mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tls from 'node:tls';
 import { type Authenticator, nullLog, type RecipientResolver, type Route } from '@yubin/core';
 import { openQueue } from '@yubin/outbound';
-import { createMemoryStore } from '@yubin/store-testing';
+import { connectSocket, createMemoryStore, eventually, RawClient } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSmtpSubmission, type SmtpSubmission, type SmtpSubmissionOptions } from '../src/index.js';
 import { selfSignedCert } from './tls-fixture.js';
 
 const TIMEOUT_MS = 400;
-const GIVE_UP_MS = 4_000;
 const PLAIN_ALICE = Buffer.from('\0alice@a.test\0alice-pw').toString('base64');
 
 const authenticator: Authenticator = {
@@ -62,64 +59,13 @@ async function start(overrides: Partial<SmtpSubmissionOptions>): Promise<number>
   return (await server.listen({ port: 0, host: '127.0.0.1' })).port;
 }
 
-async function eventually(predicate: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-class Client {
-  text = '';
-  closedAt: number | null = null;
-
-  constructor(readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.text += d.toString('latin1');
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closedAt = Date.now();
-    });
-  }
-
+/** A raw SMTP client (see RawClient). */
+class Client extends RawClient {
   /** Over implicit TLS, greeted; or `raw`: a bare TCP connection to the TLS port. */
   static async connect(port: number, raw = false): Promise<Client> {
-    const socket = raw
-      ? net.connect({ port, host: '127.0.0.1' })
-      : tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(raw ? 'connect' : 'secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
-    const c = new Client(socket);
-    if (!raw) await eventually(() => /^220 .*\r\n$/.test(c.text));
+    const c = new Client(await connectSocket(port, !raw));
+    if (!raw) await c.waitFor(/^220 .*\r\n$/);
     return c;
-  }
-
-  async command(line: string, reply: RegExp): Promise<void> {
-    const before = this.text.length;
-    this.socket.write(`${line}\r\n`);
-    await eventually(() => reply.test(this.text.slice(before)));
-  }
-
-  async dribble(data: string | Buffer, everyMs: number, size = 1): Promise<number | null> {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    const start = Date.now();
-    let i = 0;
-    const timer = setInterval(() => {
-      if (this.closedAt !== null || i >= bytes.length) return;
-      this.socket.write(bytes.subarray(i, i + size));
-      i += size;
-    }, everyMs);
-    try {
-      await eventually(() => this.closedAt !== null, GIVE_UP_MS).catch(() => undefined);
-      return this.closedAt === null ? null : this.closedAt - start;
-    } finally {
-      clearInterval(timer);
-      this.socket.destroy();
-    }
   }
 }
 
