@@ -29,3 +29,4 @@ export {
   type Pop3Server,
   type Pop3ServerOptions,
 } from './server.js';
+export { WHOLE_MESSAGE_MAX } from './session.js';

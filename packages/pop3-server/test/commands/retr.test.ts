@@ -1,6 +1,7 @@
 import { INBOX } from '@yubin/core';
 import { LineSession, transcript } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WHOLE_MESSAGE_MAX } from '../../src/index.js';
 import {
   ALICE,
   ALICE_PASSWORD,
@@ -99,10 +100,31 @@ describe('RETR', () => {
 
   it('maps a failing store read to -ERR [SYS/TEMP] and goes on (STYLE.md §4)', async () => {
     pop = await startPop3();
-    pop.store.failNext('stream', 'TEMP');
+    pop.store.failNext('read', 'TEMP');
     await transcript(
       pop,
       `${LOGIN_ALICE}
+      C: RETR 1
+      S: -ERR [SYS/TEMP] temporary failure, try again later
+      C: NOOP
+      S: +OK
+    `,
+    );
+  });
+
+  it('maps a failing stream of a message too large to hold to -ERR [SYS/TEMP] and goes on', async () => {
+    pop = await startPop3();
+    const big = Buffer.from(`Subject: big\r\n\r\n${'y'.repeat(76)}\r\n`.repeat(WHOLE_MESSAGE_MAX / 64));
+    await pop.store.account('bob@yubin.test').append(INBOX, big);
+    pop.store.failNext('stream', 'TEMP');
+    await transcript(
+      pop,
+      `
+      S: +OK *
+      C: USER bob@yubin.test
+      S: +OK *
+      C: PASS bob pass with spaces
+      S: +OK bob@yubin.test has 1 messages (${big.length} octets)
       C: RETR 1
       S: -ERR [SYS/TEMP] temporary failure, try again later
       C: NOOP

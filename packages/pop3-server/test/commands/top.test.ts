@@ -1,5 +1,7 @@
+import { INBOX } from '@yubin/core';
 import { transcript } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WHOLE_MESSAGE_MAX } from '../../src/index.js';
 import { ALICE, inboxOf, LOGIN_ALICE, type Pop3Fixture, startPop3 } from '../helpers.js';
 
 describe('TOP', () => {
@@ -43,6 +45,33 @@ describe('TOP', () => {
       S:
       S: Hello Alice.
       S: .
+    `,
+    );
+  });
+
+  it('stops a message too large to hold after n body lines (the streamed path)', async () => {
+    pop = await startPop3();
+    const lines = Array.from({ length: WHOLE_MESSAGE_MAX / 32 }, (_, i) => `.line ${i}`.padEnd(62, '-'));
+    await pop.store
+      .account('bob@yubin.test')
+      .append(INBOX, Buffer.from(`Subject: big\r\n\r\n${lines.join('\r\n')}\r\n`));
+    await transcript(
+      pop,
+      `
+      S: +OK *
+      C: USER bob@yubin.test
+      S: +OK *
+      C: PASS bob pass with spaces
+      S: +OK bob@yubin.test has 1 messages *
+      C: TOP 1 2
+      S: +OK top of message follows
+      S: Subject: big
+      S:
+      S: .${lines[0]}
+      S: .${lines[1]}
+      S: .
+      C: NOOP
+      S: +OK
     `,
     );
   });
