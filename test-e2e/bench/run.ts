@@ -2,6 +2,7 @@
  * yubin benchmarks, optionally side by side with Postfix + Dovecot (the anchor).
  *
  *   tsx test-e2e/bench/run.ts [--quick] [--vs anchor] [--only smtp,smtp-source,pop3,imap] [--reps N]
+ *     [--imap select,fetch,search,append,idle,mixed,memory] (a subset of the IMAP workloads)
  *
  * Starts yubin (`npm start`) on a temporary data folder and, with --vs anchor, a private Postfix and
  * Dovecot on 127.0.0.1; both get the same users, the same Maildir data and the same load from the
@@ -19,7 +20,7 @@ import { writeReport } from './lib/report.js';
 import { startAnchor } from './targets/anchor.js';
 import { type Target, users } from './targets/target.js';
 import { startYubin } from './targets/yubin.js';
-import type { Ctx, Sizes } from './workloads/context.js';
+import { type Ctx, IMAP_PARTS, type ImapPart, type Sizes } from './workloads/context.js';
 import { imapWorkloads } from './workloads/imap.js';
 import { pop3Retrieve } from './workloads/pop3.js';
 import { smtpIngest, smtpSource } from './workloads/smtp.js';
@@ -77,6 +78,7 @@ async function main(): Promise<number> {
       'idle-sessions': { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
+      imap: { type: 'string' },
     },
     strict: true,
   });
@@ -94,6 +96,16 @@ async function main(): Promise<number> {
           return g as Group;
         }),
   );
+  const imapParts =
+    values.imap === undefined
+      ? undefined
+      : new Set(
+          values.imap.split(',').map((p) => {
+            if (!(IMAP_PARTS as readonly string[]).includes(p))
+              throw new Error(`--imap: unknown "${p}" (${IMAP_PARTS.join(', ')})`);
+            return p as ImapPart;
+          }),
+        );
   const base = quick ? QUICK : FULL;
   const sizes: Sizes = {
     ...base,
@@ -108,7 +120,7 @@ async function main(): Promise<number> {
     startedAt: new Date().toISOString(),
     machine: await machine(),
     versions: await versions(REPO_ROOT, anchor),
-    workloads: { groups: [...only], sizes },
+    workloads: { groups: [...only], ...(imapParts ? { imap: [...imapParts] } : {}), sizes },
     targetNotes: {},
     figures: [],
     raw: {},
@@ -171,7 +183,7 @@ async function main(): Promise<number> {
         await t.adopt();
       }
     }
-    const ctx: Ctx = { targets, report, sizes, quick };
+    const ctx: Ctx = { targets, report, sizes, quick, ...(imapParts ? { imapParts } : {}) };
     if (only.has('smtp')) await smtpIngest(ctx, smtpUsers);
     if (only.has('smtp-source')) await smtpSource(ctx, smtpUsers[0] as string);
     if (only.has('pop3')) await pop3Retrieve(ctx, popUsers);

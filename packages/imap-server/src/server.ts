@@ -22,6 +22,8 @@ import { Session, type SessionConfig, type SessionHost } from './session.js';
 export const MAX_NESTING = 32;
 /** Reader backlog (pipelined commands) above which the socket is paused until the session catches up. */
 const MAX_BACKLOG = 256 * 1024;
+/** Held output is sent once this much is waiting, even while the command still runs. */
+const HOLD_MAX_BYTES = 64 * 1024;
 /** How long a closing connection may take to flush its last responses. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -163,6 +165,8 @@ let nextConnectionId = 0;
 class Connection implements SessionHost {
   closed = false;
   private corked = false;
+  /** A command runs: its output is held (corked) until it ends. */
+  private holding = false;
   private reader: CommandReader;
   private readonly session: Session;
   private readonly log: Log;
@@ -303,7 +307,16 @@ class Connection implements SessionHost {
         // We owe the answer: no deadline while the command runs, except where it waits for the
         // client (readLine, drain).
         this.guard.busy();
-        const outcome = await dispatch(this.session, r);
+        // The whole response goes out when the command ends (or in HOLD_MAX_BYTES pieces): the
+        // untagged lines and the tagged one in one segment, even when the command awaited between.
+        this.holding = true;
+        let outcome: 'continue' | 'close';
+        try {
+          outcome = await dispatch(this.session, r);
+        } finally {
+          this.holding = false;
+          this.uncork(this.socket);
+        }
         this.answered();
         return outcome;
       }
@@ -354,14 +367,16 @@ class Connection implements SessionHost {
         'wire',
       );
     }
-    // A response is many small writes: one syscall (writev) per tick instead of one per line.
+    // A response is many small writes: one syscall (writev) per command while one runs (see
+    // handle()), else per tick, instead of one per line.
+    const socket = this.socket;
     if (!this.corked) {
-      const socket = this.socket;
       this.corked = true;
       socket.cork();
-      process.nextTick(() => this.uncork(socket));
+      if (!this.holding) process.nextTick(() => this.uncork(socket));
     }
-    this.socket.write(data);
+    socket.write(data);
+    if (this.holding && socket.writableLength >= HOLD_MAX_BYTES) this.uncork(socket);
   }
 
   private uncork(socket: net.Socket): void {
@@ -373,6 +388,8 @@ class Connection implements SessionHost {
   async drain(): Promise<void> {
     const socket = this.socket;
     if (!socket.writableNeedDrain || this.closed) return;
+    // Held output is never written, so never drained: send it first.
+    this.uncork(socket);
     // The client owes us reading: one that never reads is timed out like one that never writes.
     this.guard.awaitRecord();
     await new Promise<void>((resolve) => {
@@ -388,6 +405,19 @@ class Connection implements SessionHost {
   }
 
   async readLine(): Promise<string | null> {
+    // The client answers what we said (a continuation request): say it now, and while we wait
+    // (IDLE), untagged updates go out as they come.
+    const holding = this.holding;
+    this.holding = false;
+    this.uncork(this.socket);
+    try {
+      return await this.readLineUnheld();
+    } finally {
+      this.holding = holding;
+    }
+  }
+
+  private async readLineUnheld(): Promise<string | null> {
     this.reader.expectLine();
     // The client owes a line (IDLE's DONE, an AUTHENTICATE response): the deadline runs. RFC 3501
     // §5.4 autologout applies during IDLE; our untagged updates do not extend it.

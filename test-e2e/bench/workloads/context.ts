@@ -31,7 +31,12 @@ export interface Ctx {
   readonly report: Report;
   readonly sizes: Sizes;
   readonly quick: boolean;
+  /** The IMAP workloads to run (`--imap`); all when undefined. */
+  readonly imapParts?: ReadonlySet<ImapPart>;
 }
+
+export const IMAP_PARTS = ['select', 'fetch', 'search', 'append', 'idle', 'mixed', 'memory'] as const;
+export type ImapPart = (typeof IMAP_PARTS)[number];
 
 /** Messages in INBOX (new/ + cur/) of each address, summed. */
 export async function countMessages(target: Target, addresses: readonly string[]): Promise<number> {
