@@ -25,7 +25,10 @@ import {
 } from './protocol/index.js';
 import type { SelectedView } from './selected-view.js';
 
-const SYSTEM_FLAGS = new Set(['\\SEEN', '\\ANSWERED', '\\FLAGGED', '\\DELETED', '\\DRAFT']);
+/** Upper-cased system flag → its canonical spelling. */
+const SYSTEM_FLAGS = new Map(
+  ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'].map((f) => [f.toUpperCase(), f] as const),
+);
 
 interface HeaderData {
   /** Upper-cased field name → values, unfolded, raw and RFC 2047-decoded, case-folded. */
@@ -161,36 +164,51 @@ export async function evaluateSearch(
     return q;
   };
 
-  /** The keys that need no message content, evaluated without a promise per message. */
-  const testNow = (k: SearchKey, meta: MessageMeta, seq: number): boolean => {
+  /**
+   * The keys that need no message content, compiled once into closures and evaluated without a
+   * promise per message (SEARCH UNSEEN over a folder costs one flag scan per message, no strings).
+   */
+  type NowTest = (meta: MessageMeta, seq: number) => boolean;
+  const compileNow = (k: SearchKey): NowTest => {
     switch (k.op) {
       case 'all':
-        return true;
-      case 'and':
-        for (const sub of k.keys) if (!testNow(sub, meta, seq)) return false;
-        return true;
-      case 'or':
-        return testNow(k.a, meta, seq) || testNow(k.b, meta, seq);
-      case 'not':
-        return !testNow(k.key, meta, seq);
-      case 'flag': {
-        let has: boolean;
-        if (k.flag.toUpperCase() === '\\RECENT') has = box.isRecent(meta.uid);
-        else if (SYSTEM_FLAGS.has(k.flag.toUpperCase()))
-          has = meta.flags.some((f) => f.toUpperCase() === k.flag.toUpperCase());
-        // Keywords compare case-insensitively, as atoms do (RFC 3501 §9 flag-keyword).
-        else has = meta.flags.some((f) => f.toLowerCase() === k.flag.toLowerCase());
-        return has === k.set;
+        return () => true;
+      case 'and': {
+        const subs = k.keys.map(compileNow);
+        return (meta, seq) => {
+          for (const sub of subs) if (!sub(meta, seq)) return false;
+          return true;
+        };
       }
-      case 'size':
-        return k.cmp === 'larger' ? meta.size > k.size : meta.size < k.size;
+      case 'or': {
+        const a = compileNow(k.a);
+        const b = compileNow(k.b);
+        return (meta, seq) => a(meta, seq) || b(meta, seq);
+      }
+      case 'not': {
+        const sub = compileNow(k.key);
+        return (meta, seq) => !sub(meta, seq);
+      }
+      case 'flag': {
+        const has = flagTest(k.flag, box);
+        return k.set ? has : (meta) => !has(meta);
+      }
+      case 'size': {
+        const size = k.size;
+        return k.cmp === 'larger' ? (meta) => meta.size > size : (meta) => meta.size < size;
+      }
       case 'seq':
-      case 'uid':
-        return setOf(k).has(seq);
+      case 'uid': {
+        const set = setOf(k);
+        return (_meta, seq) => set.has(seq);
+      }
       case 'date': {
         if (k.field !== 'internal') throw new Error('content key in testNow');
-        const cmp = compareImapDate(toImapDate(meta.internalDate, 0), k.date);
-        return k.cmp === 'before' ? cmp < 0 : k.cmp === 'on' ? cmp === 0 : cmp >= 0;
+        const { date, cmp: op } = k;
+        return (meta) => {
+          const cmp = compareImapDate(toImapDate(meta.internalDate, 0), date);
+          return op === 'before' ? cmp < 0 : op === 'on' ? cmp === 0 : cmp >= 0;
+        };
       }
       case 'header':
       case 'body':
@@ -212,15 +230,8 @@ export async function evaluateSearch(
         return (await test(k.a, c)) || (await test(k.b, c));
       case 'not':
         return !(await test(k.key, c));
-      case 'flag': {
-        let has: boolean;
-        if (k.flag.toUpperCase() === '\\RECENT') has = box.isRecent(c.meta.uid);
-        else if (SYSTEM_FLAGS.has(k.flag.toUpperCase()))
-          has = c.meta.flags.some((f) => f.toUpperCase() === k.flag.toUpperCase());
-        // Keywords compare case-insensitively, as atoms do (RFC 3501 §9 flag-keyword).
-        else has = c.meta.flags.some((f) => f.toLowerCase() === k.flag.toLowerCase());
-        return has === k.set;
-      }
+      case 'flag':
+        return flagTest(k.flag, box)(c.meta) === k.set;
       case 'size':
         return k.cmp === 'larger' ? c.meta.size > k.size : c.meta.size < k.size;
       case 'seq':
@@ -265,8 +276,9 @@ export async function evaluateSearch(
   };
   const out: number[] = [];
   if (!content) {
+    const testNow = compileNow(key);
     for (let i = 0; i < messages.length; i++) {
-      if (testNow(key, messages[i] as MessageMeta, i + 1)) out.push(i + 1);
+      if (testNow(messages[i] as MessageMeta, i + 1)) out.push(i + 1);
       // Other sessions are served meanwhile, even over 100k messages.
       if (i % SEARCH_YIELD_EVERY === SEARCH_YIELD_EVERY - 1) await new Promise((r) => setImmediate(r));
     }
@@ -300,6 +312,28 @@ export async function evaluateSearch(
   await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, messages.length) }, worker));
   for (let i = 0; i < hits.length; i++) if (hits[i] === 1) out.push(i + 1);
   return out;
+}
+
+/**
+ * Whether a message has `flag`: \\Recent from the session, system flags case-insensitively (the
+ * store gives them in canonical form, so an exact comparison nearly always decides), keywords
+ * case-insensitively as atoms compare (RFC 3501 §9 flag-keyword).
+ */
+function flagTest(flag: string, box: SelectedView): (meta: MessageMeta) => boolean {
+  const upper = flag.toUpperCase();
+  if (upper === '\\RECENT') return (meta) => box.isRecent(meta.uid);
+  const canonical = SYSTEM_FLAGS.get(upper);
+  if (canonical !== undefined)
+    return (meta) => {
+      for (const f of meta.flags)
+        if (f === canonical || (f.length === canonical.length && f.toUpperCase() === upper)) return true;
+      return false;
+    };
+  const lower = flag.toLowerCase();
+  return (meta) => {
+    for (const f of meta.flags) if (f.length === lower.length && f.toLowerCase() === lower) return true;
+    return false;
+  };
 }
 
 /** True when evaluating `key` may read a message's header or body. */
