@@ -227,11 +227,36 @@ function namesOf(last: LastListing): Map<string, ScanEntry> {
 }
 
 /** Directory listings, each directory stamped just before it was read. */
+/**
+ * How long a listing confirmed by its directories' stamps alone may stand (see unchangedScan):
+ * past this, a scan lists the directories again even when the stamps match.
+ */
+export const OWN_CHANGE_CONFIRM_MS = 2000;
+
+/** An own change in progress (beginOwnChange → endOwnChange). */
+export interface OwnChange {
+  readonly valid: boolean;
+  readonly expected: { readonly new: DirStamp; readonly cur: DirStamp } | null;
+  readonly foreignMoves: number;
+}
+
+let listings = 0;
+/** Directory listings (readdir of new/ and cur/) made by scans in this process: for tests. */
+export function directoryListings(): number {
+  return listings;
+}
+
+function sameDir(a: DirStamp, b: DirStamp): boolean {
+  return a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
 interface Listed {
   readonly fresh: readonly string[];
   readonly current: readonly string[];
   readonly new: DirStamp | null;
   readonly cur: DirStamp | null;
+  /** Date.now() before the directories were stamped and read. */
+  readonly at: number;
 }
 
 /** What a scan's listing was made from: see snapshot.ts. */
@@ -239,6 +264,8 @@ interface ListingStamps {
   readonly new: DirStamp | null;
   readonly cur: DirStamp | null;
   readonly uidlist: FileStamp | null;
+  /** When the directories were stamped (Date.now()). */
+  readonly at: number;
 }
 
 /**
@@ -301,6 +328,19 @@ export class Folder {
   private trusted: Trusted | null = null;
   /** The last regular scan's entries by file name, reused while unchanged. */
   private last: LastListing | null = null;
+  /**
+   * The new/ and cur/ stamps that `last` describes: taken just before the listing's readdir, or
+   * right after this process's own renames and unlinks of listed files (beginOwnChange). A scan
+   * that finds them unchanged reuses `last` without listing the directories again: a client that
+   * stores flags and then polls (NOOP, STATUS) costs three stat() calls, not a readdir.
+   */
+  private expected: { readonly new: DirStamp; readonly cur: DirStamp } | null = null;
+  /** When `last` was last confirmed by a listing or a trusted snapshot (see OWN_CHANGE_CONFIRM_MS). */
+  private confirmedAt = 0;
+  /** This process's renames and unlinks of listed files in flight. */
+  private ownChanges = 0;
+  /** Bumped when a file was found moved by someone else (find()): an own change then proves nothing. */
+  private foreignMoves = 0;
   private readonly keywordsFile: SmallFile;
   private readonly recentFile: SmallFile;
   /** Per-message values built once per listing and shared by every view that shows it. */
@@ -376,15 +416,18 @@ export class Folder {
   }
 
   private async names(): Promise<Listed> {
+    listings++;
+    const at = Date.now();
     const newStamp = stampDirSync(this.sub('new'));
     const fresh = await listFiles(this.sub('new'));
     const curStamp = stampDirSync(this.sub('cur'));
     const current = await listFiles(this.sub('cur'));
-    return { fresh, current, new: newStamp, cur: curStamp };
+    return { fresh, current, new: newStamp, cur: curStamp, at };
   }
 
   /** Finds a message's current file by its base (after another process renamed it). */
   async find(base: string): Promise<FileRef | undefined> {
+    this.foreignMoves++;
     return (await this.readFiles()).get(base);
   }
 
@@ -406,7 +449,11 @@ export class Folder {
    * under the lock, assigns UIDs to new files in delivery order and rewrites the uidlist.
    */
   async scan(): Promise<Scan> {
-    const fast = await this.trustedScan();
+    const at = Date.now();
+    const n = stampDirSync(this.sub('new'));
+    const c = stampDirSync(this.sub('cur'));
+    const u = stampFileSync(this.uidlistPath);
+    const fast = (await this.trustedScan(n, c, u, at)) ?? (await this.unchangedScan(n, c, u, at));
     if (fast) return fast;
     const uidlistStamp = stampFileSync(this.uidlistPath);
     const named = await this.names();
@@ -416,7 +463,7 @@ export class Folder {
     let files = listed.files;
     const current = await this.uidlist.read();
     const list = current?.list ?? null;
-    const stamps: ListingStamps = { new: listed.new, cur: listed.cur, uidlist: uidlistStamp };
+    const stamps: ListingStamps = { new: listed.new, cur: listed.cur, uidlist: uidlistStamp, at: listed.at };
     if (current && list) {
       const byBase = current.byBase;
       let unknown = 0;
@@ -469,7 +516,7 @@ export class Folder {
     // (then the snapshot is not trusted, as the size differs).
     const written = stampFileSync(this.uidlistPath);
     const uidlist = written && written.size === Buffer.byteLength(text) ? written : null;
-    return this.finish(updated, files, { new: listed.new, cur: listed.cur, uidlist });
+    return this.finish(updated, files, { new: listed.new, cur: listed.cur, uidlist, at: listed.at });
   }
 
   /**
@@ -579,10 +626,12 @@ export class Folder {
    * wrote) when new/, cur/ and the uidlist are unchanged since: three stat() calls and, in a new
    * process, one file read instead of a directory listing.
    */
-  private async trustedScan(): Promise<Scan | null> {
-    const n = stampDirSync(this.sub('new'));
-    const c = stampDirSync(this.sub('cur'));
-    const u = stampFileSync(this.uidlistPath);
+  private async trustedScan(
+    n: DirStamp | null,
+    c: DirStamp | null,
+    u: FileStamp | null,
+    at: number,
+  ): Promise<Scan | null> {
     if (!n || !c || !u) return null;
     // A directory changed in the last MTIME_TRUST_MS matches no trusted listing: list it (a busy
     // folder pays no snapshot read on top).
@@ -613,7 +662,80 @@ export class Folder {
     const scan: Scan = { uidValidity, nextUid, entries: trusted.entries, keywords, firstRecent };
     if (this.last?.scan.entries !== trusted.entries)
       this.last = { scan, byName: null, uidlist: trusted.snapshot.stamps.uidlist, keywordsKey: key };
+    this.confirmed(n, c, at);
     return scan;
+  }
+
+  /**
+   * The last listing again, without listing the directories, when they are exactly as it found
+   * them or as this process's own changes left them (their stamps match `expected`), with the
+   * uidlist and keywords unchanged. Directory timestamps are fine-grained after a stat() on
+   * current kernels, but another process's rename landing between our rename and our stat() of
+   * the directory would pass unseen: so a real listing confirms `last` at least every
+   * OWN_CHANGE_CONFIRM_MS (Dovecot's maildir sync trusts its own changes' mtimes the same way,
+   * re-checking after MAILDIR_SYNC_SECS).
+   */
+  private async unchangedScan(
+    n: DirStamp | null,
+    c: DirStamp | null,
+    u: FileStamp | null,
+    at: number,
+  ): Promise<Scan | null> {
+    const last = this.last;
+    const expected = this.expected;
+    if (!last?.uidlist || !expected || !n || !c || !u || this.ownChanges > 0) return null;
+    if (at - this.confirmedAt >= OWN_CHANGE_CONFIRM_MS) return null;
+    if (!sameDir(n, expected.new) || !sameDir(c, expected.cur) || !sameFile(last.uidlist, u)) return null;
+    const keywords = await this.readKeywords();
+    if (keywords.join('\n') !== last.keywordsKey || this.last !== last) return null;
+    const { uidValidity, nextUid, entries } = last.scan;
+    const firstRecent = await this.readFirstRecent(entries, nextUid);
+    return { uidValidity, nextUid, entries, keywords, firstRecent };
+  }
+
+  /** `last` is what the directories held when they had stamps `n` and `c` (stamped at `at`). */
+  private confirmed(n: DirStamp | null, c: DirStamp | null, at: number): void {
+    this.expected = n && c ? { new: n, cur: c } : null;
+    this.confirmedAt = at;
+  }
+
+  /**
+   * Before this process renames or unlinks files of the last listing (STORE, EXPUNGE, taking
+   * \\Recent): the directories are checked to be as that listing found them. Pass the result to
+   * endOwnChange() just before patchListing().
+   */
+  beginOwnChange(): OwnChange {
+    const expected = this.expected;
+    let valid = false;
+    if (this.ownChanges === 0 && expected && this.last) {
+      const n = stampDirSync(this.sub('new'));
+      const c = stampDirSync(this.sub('cur'));
+      valid = n !== null && c !== null && sameDir(n, expected.new) && sameDir(c, expected.cur);
+    }
+    this.ownChanges++;
+    return { valid, expected, foreignMoves: this.foreignMoves };
+  }
+
+  /**
+   * After the renames and unlinks: when nothing else changed the directories before they began,
+   * their stamps now describe the last listing as patchListing() is about to leave it. `applied`
+   * false: the changes will not be patched in (a failure), so the stamps describe nothing known.
+   */
+  endOwnChange(change: OwnChange, applied: boolean): void {
+    this.ownChanges--;
+    if (
+      applied &&
+      change.valid &&
+      this.ownChanges === 0 &&
+      this.expected === change.expected &&
+      this.foreignMoves === change.foreignMoves
+    ) {
+      const n = stampDirSync(this.sub('new'));
+      const c = stampDirSync(this.sub('cur'));
+      this.expected = n && c ? { new: n, cur: c } : null;
+    } else {
+      this.expected = null;
+    }
   }
 
   /**
@@ -633,7 +755,8 @@ export class Folder {
     const { uidValidity, nextUid } = last.scan;
     const firstRecent = await this.readFirstRecent(entries, nextUid);
     const scan: Scan = { uidValidity, nextUid, entries, keywords, firstRecent };
-    const stamps = { new: named.new, cur: named.cur, uidlist };
+    const stamps = { new: named.new, cur: named.cur, uidlist, at: named.at };
+    this.confirmed(named.new, named.cur, named.at);
     // Quiet again (MTIME_TRUST_MS): the listing becomes the trusted one, for later scans and processes.
     if (named.new?.trusted && named.cur?.trusted)
       await this.saveTrusted(stamps, { uidValidity, nextUid }, entries, keywords);
@@ -695,6 +818,7 @@ export class Folder {
     if (found !== byUid.size) {
       // A change to a file the last listing does not show: it no longer stands.
       this.last = null;
+      this.expected = null;
       return null;
     }
     this.last = { ...last, scan: { ...last.scan, entries }, byName };
@@ -838,6 +962,7 @@ export class Folder {
       firstRecent,
     };
     this.last = { scan, byName: null, uidlist: stamps.uidlist, keywordsKey };
+    this.confirmed(stamps.new, stamps.cur, stamps.at);
     return scan;
   }
 

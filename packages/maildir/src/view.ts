@@ -291,11 +291,18 @@ export class MaildirView implements MailboxView {
     const fresh = freshIndexes(entries);
     if (fresh.length === 0) return entries;
     const claimed: ScanEntry[] = [];
-    await mapLimit(fresh, FILE_OP_CONCURRENCY, async (i) => {
-      const entry = entries[i] as ScanEntry;
-      const now = await this.claimOne(entry);
-      if (now !== entry) claimed.push(now);
-    });
+    const own = this.folder.beginOwnChange();
+    try {
+      await mapLimit(fresh, FILE_OP_CONCURRENCY, async (i) => {
+        const entry = entries[i] as ScanEntry;
+        const now = await this.claimOne(entry);
+        if (now !== entry) claimed.push(now);
+      });
+    } catch (err) {
+      this.folder.endOwnChange(own, false);
+      throw err;
+    }
+    this.folder.endOwnChange(own, true);
     if (claimed.length === 0) return entries;
     const patched = this.folder.patchListing(claimed, [], entries);
     if (patched) return patched;
@@ -567,6 +574,7 @@ export class MaildirView implements MailboxView {
     };
     const updated: ScanEntry[] = [];
     let changed: Array<number | null>;
+    const own = this.folder.beginOwnChange();
     try {
       changed = await mapLimit(targets, FILE_OP_CONCURRENCY, async (uid) => {
         const rec = this.rec(uid);
@@ -605,6 +613,7 @@ export class MaildirView implements MailboxView {
     } finally {
       // What was renamed before a failure is applied all the same.
       updated.sort((a, b) => a.uid - b.uid);
+      this.folder.endOwnChange(own, true);
       this.applyOwn(updated, []);
     }
     const out: MessageMeta[] = [];
@@ -622,15 +631,33 @@ export class MaildirView implements MailboxView {
     const doomed = this.entries.filter(
       (r) => !this.gone.has(r.uid) && r.flags.includes('\\Deleted') && (only === null || only.has(r.uid)),
     );
+    if (doomed.length === 0) return [];
     let bytes = 0;
     let count = 0;
+    const own = this.folder.beginOwnChange();
+    let ended = false;
+    try {
+      await this.unlinkAll(doomed, (size) => {
+        bytes += size;
+        count++;
+      });
+      await this.host.addUsage(-bytes, -count);
+      this.folder.endOwnChange(own, true);
+      ended = true;
+    } finally {
+      if (!ended) this.folder.endOwnChange(own, false);
+    }
+    return this.drop(doomed.map((r) => r.uid));
+  }
+
+  /** Unlinks the files of `doomed`, following renames by others; `removed` counts each one gone by us. */
+  private async unlinkAll(doomed: readonly ScanEntry[], removed: (size: number) => void): Promise<void> {
     await mapLimit(doomed, FILE_OP_CONCURRENCY, async (rec) => {
       let ref: FileRef = this.where(rec);
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
           await unlink(this.folder.filePath(ref));
-          bytes += rec.size;
-          count++;
+          removed(rec.size);
           return;
         } catch (err) {
           if (errnoCode(err) !== 'ENOENT') throw storeErrorFromFs(err, 'expunge');
@@ -640,8 +667,6 @@ export class MaildirView implements MailboxView {
         }
       }
     });
-    await this.host.addUsage(-bytes, -count);
-    return this.drop(doomed.map((r) => r.uid));
   }
 
   private drop(uids: readonly number[]): number[] {

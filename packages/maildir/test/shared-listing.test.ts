@@ -7,7 +7,8 @@
 import { readdir, readFile, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailStore } from '@yubin/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { directoryListings, OWN_CHANGE_CONFIRM_MS } from '../src/folder.js';
 import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
 
 const USER = 'alice@yubin.test';
@@ -160,3 +161,52 @@ describe('dates read when first needed (a first listing stats no file whose name
     expect(again.messages.map((m) => m.internalDate.getTime() / 1000)).toEqual(times.map((t) => t + 7));
   });
 });
+
+describe('the listing after its own changes (folder.ts unchangedScan)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('confirms its own STORE, EXPUNGE and \\Recent claims without listing the directories again', async () => {
+    const acct = s.account(USER);
+    const a = await acct.open('INBOX');
+    await a.sync();
+    await a.setFlags([1, 2], 'add', ['\\Seen']);
+    await a.setFlags([3], 'add', ['\\Deleted']);
+    await a.expunge();
+    const before = directoryListings();
+    for (let i = 0; i < 3; i++) expect(await a.sync()).toEqual(NOTHING);
+    expect((await acct.status('INBOX')).unseen).toBe(1);
+    expect(directoryListings()).toBe(before);
+    expect(flagsOf(a.messages)).toEqual(['1:\\Seen', '2:\\Seen', '4:']);
+  });
+
+  it('lists again once OWN_CHANGE_CONFIRM_MS have passed, and then sees what stamps could hide', async () => {
+    const a = await s.account(USER).open('INBOX');
+    await a.setFlags([1], 'add', ['\\Seen']);
+    await a.sync();
+    const before = directoryListings();
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + OWN_CHANGE_CONFIRM_MS + 500 });
+    expect(await a.sync()).toEqual(NOTHING);
+    expect(directoryListings()).toBe(before + 1);
+  });
+
+  it('sees a change made by hand before its own STORE, with no scan between', async () => {
+    const a = await s.account(USER).open('INBOX');
+    const cur = join(MAILDIR(root), 'cur');
+    const third = (await readdir(cur)).sort()[2] as string;
+    await rename(join(cur, third), join(cur, `${third}F`));
+    await a.setFlags([1], 'add', ['\\Seen']);
+    const changes = await a.sync();
+    expect(changes.flagsChanged.map((m) => `${m.uid}:${m.flags.join(' ')}`)).toEqual(['3:\\Flagged']);
+  });
+
+  it('sees a file delivered by another process right after its own STORE', async () => {
+    const a = await s.account(USER).open('INBOX');
+    await a.setFlags([1], 'add', ['\\Seen']);
+    await deliver(otherProcess(), [USER], 'Subject: late\r\n\r\nlate\r\n');
+    expect((await a.sync()).added.map((m) => m.uid)).toEqual([5]);
+  });
+});
+
+const NOTHING = { expunged: [], added: [], flagsChanged: [], keywordsChanged: false };
