@@ -486,15 +486,21 @@ export class MaildirAccount implements MailAccount, ViewHost {
         await handle.close();
       }
       // RFC 3501 §6.3.11: the internal date is the APPEND date; Dovecot keeps it as the mtime.
-      await utimes(tmpPath, date, date);
+      // Without one, the file was written just now: its mtime is the date already.
+      if (options?.internalDate) await utimes(tmpPath, date, date);
       const fileName = flags.length > 0 ? fileNameWithFlags(base, lettersFromFlags(flags, keywords)) : base;
       const sub = flags.length > 0 ? 'cur' : 'new';
       finalPath = join(folder.sub(sub), fileName);
       await rename(tmpPath, finalPath);
-      await fsyncDir(folder.sub(sub));
-      await folder.remember(base, data.length, date, options?.traceId);
-      await this.addUsage(data.length, 1);
-      const uids = await folder.assign([fileName], { numberNewFirst: true });
+      // The OK waits for all four; none needs another first. A UID given before the rename is
+      // durable names a file a crash may take back: the next scan drops such an entry, and the
+      // UID is never given again (yubin-uidnext).
+      const [uids] = await Promise.all([
+        folder.assign([fileName], { numberNewFirst: true }),
+        fsyncDir(folder.sub(sub)),
+        folder.remember(base, data.length, date, options?.traceId),
+        this.addUsage(data.length, 1),
+      ]);
       const list = await folder.readUidlist();
       const uid = uids.get(base);
       if (uid === undefined || !list) throw new StoreError('TEMP', 'uid assignment failed');

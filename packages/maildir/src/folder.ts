@@ -579,7 +579,7 @@ export class Folder {
         } finally {
           await handle.close();
         }
-        this.uidlist.appended(lines, added);
+        this.uidlist.appended(lines, added, statSync(this.uidlistPath, { throwIfNoEntry: false }));
         await this.uidRecord.assigned({ uidValidity: list.uidValidity, nextUid: next });
       }
       return result;

@@ -92,4 +92,36 @@ describe('UidlistReader', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('tells an unchanged file by its stat() alone, and a same-size rewrite in place or by rename by its stamp', async () => {
+    const { mkdtemp, writeFile, rename, rm, open } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'yubin-uidlist-'));
+    try {
+      const path = join(dir, 'dovecot-uidlist');
+      await writeFile(path, '3 V100 N3 Gabc\n1 :a,S=1\n2 :b,S=2\n');
+      const reader = new UidlistReader(path);
+      const first = await reader.read();
+      // Unchanged: the very same objects come back.
+      expect(await reader.read()).toEqual(first);
+      expect((await reader.read())?.list).toBe(first?.list);
+      // Same size, same inode, other bytes (written in place): the timestamps differ.
+      const handle = await open(path, 'r+');
+      await handle.write('1 :x,S=1\n2 :y,S=2\n', 15);
+      await handle.close();
+      expect((await reader.read())?.list.entries.map((e) => e.name)).toEqual(['x,S=1', 'y,S=2']);
+      // Same size, renamed into place.
+      await writeFile(`${path}.new`, '3 V100 N3 Gabc\n1 :p,S=1\n2 :q,S=2\n');
+      await rename(`${path}.new`, path);
+      expect((await reader.read())?.list.entries.map((e) => e.name)).toEqual(['p,S=1', 'q,S=2']);
+      // Our own append, stamped after it: the next read needs nothing more.
+      await writeFile(path, '3 V100 N3 Gabc\n1 :p,S=1\n2 :q,S=2\n3 :r,S=3\n');
+      const { statSync } = await import('node:fs');
+      reader.appended('3 :r,S=3\n', [{ uid: 3, name: 'r,S=3' }], statSync(path));
+      expect((await reader.read())?.list.entries.map((e) => e.uid)).toEqual([1, 2, 3]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -11,6 +11,7 @@
  * else replaces the file with rename().
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { parseFileName } from './flags.js';
 
@@ -127,11 +128,32 @@ export class UidlistReader {
   torn = false;
   /** Counts full reads: equal values mean the file only grew by appends in between. */
   generation = 0;
+  /** The file's stat() when it held exactly the bytes parsed (see saw()); null when unknown. */
+  private seen: FileStamp | null = null;
 
   constructor(private readonly path: string) {}
 
   /** The current uidlist and its entries by base name; null when there is none (or it is damaged). */
   async read(): Promise<{ list: Uidlist; byBase: ReadonlyMap<string, UidlistEntry> } | null> {
+    // One stat() when nothing changed since the last read or our own append: an APPEND reads the
+    // uidlist twice, and open/fstat/read/read/close through the thread pool was most of its time.
+    // Same inode, size, mtime and ctime means the same bytes: a rewrite is a new file renamed into
+    // place, and a change after our stat() gets a later timestamp (Dovecot trusts inode and size).
+    const now = statSync(this.path, { throwIfNoEntry: false });
+    if (!now) return this.reset();
+    const seen = this.seen;
+    if (
+      seen &&
+      this.list &&
+      now.ino === seen.ino &&
+      now.size === seen.size &&
+      now.mtimeMs === seen.mtimeMs &&
+      now.ctimeMs === seen.ctimeMs
+    ) {
+      this.torn = false;
+      return { list: this.list, byBase: this.byBase };
+    }
+    this.seen = null;
     let handle: FileHandle;
     try {
       handle = await open(this.path, 'r');
@@ -161,6 +183,7 @@ export class UidlistReader {
         this.remember(bytes.subarray(0, this.offset));
         this.list = list;
         this.byBase = entriesByBase(list);
+        this.saw(st);
         return { list, byBase: this.byBase };
       }
       if (st.size > this.offset) {
@@ -185,6 +208,7 @@ export class UidlistReader {
       } else {
         this.torn = false;
       }
+      this.saw(st);
       return { list: this.list, byBase: this.byBase };
     } finally {
       await handle.close();
@@ -213,8 +237,23 @@ export class UidlistReader {
     this.sample = Buffer.from(joined.subarray(Math.max(0, joined.length - SAMPLE_BYTES)));
   }
 
-  /** After this process appended `text` (whole lines) for `entries`: no need to read them back. */
-  appended(text: string, entries: readonly UidlistEntry[]): void {
+  /**
+   * `st` (taken before the bytes up to `offset` were read, or after our own append under the lock)
+   * describes exactly what was parsed: a later read() with the same stat() can skip reading.
+   */
+  private saw(st: FileStamp): void {
+    this.seen =
+      !this.torn && st.size === this.offset
+        ? { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs }
+        : null;
+  }
+
+  /**
+   * After this process appended `text` (whole lines) for `entries` under the lock: no need to read
+   * them back. `after`: the file's stat() once the append was written.
+   */
+  appended(text: string, entries: readonly UidlistEntry[], after?: FileStamp): void {
+    this.seen = null;
     if (this.list === null || entries.length === 0) return;
     const bytes = Buffer.from(text);
     this.offset += bytes.length;
@@ -226,9 +265,11 @@ export class UidlistReader {
       nextUid: Math.max(this.list.nextUid, last.uid + 1),
       entries: this.list.entries.concat(entries),
     };
+    if (after) this.saw(after);
   }
 
   private reset(): null {
+    this.seen = null;
     this.torn = false;
     this.ino = -1;
     this.offset = 0;
@@ -241,6 +282,14 @@ export class UidlistReader {
 }
 
 const SAMPLE_BYTES = 256;
+
+/** What read() compares to tell an unchanged file without reading it. */
+interface FileStamp {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+}
 
 /** Entry lines appended after `list`'s last one (same rules as parseUidlist: ascending UIDs only). */
 function parseEntries(text: string, list: Uidlist): UidlistEntry[] {
