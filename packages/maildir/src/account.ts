@@ -1,6 +1,6 @@
 /** MailAccount over `<root>/<domain>/<localpart>/Maildir`. */
 
-import { statSync } from 'node:fs';
+import { renameSync, statSync } from 'node:fs';
 import {
   copyFile,
   link,
@@ -35,7 +35,7 @@ import {
 import type { StoreContext } from './context.js';
 import { canonicalFlag, fileNameWithFlags, lettersFromFlags, parseFileName, sortFlags } from './flags.js';
 import type { Folder, ScanEntry } from './folder.js';
-import { fsyncDir, listFiles, readTextOrNull, toCrlf } from './fsutil.js';
+import { fsyncDir, listFiles, readTextOrNull, toCrlf, writeDurableFile } from './fsutil.js';
 import { errnoCode, HOST, isPidAlive, parseOwner, withDotlock } from './lock.js';
 import { canonicalName, folderDirName, nameFromDir, userPath } from './names.js';
 import { addUsage, type QuotaLimits, readUsage } from './quota.js';
@@ -478,20 +478,14 @@ export class MaildirAccount implements MailAccount, ViewHost {
       const keywords = flags.some((f) => !f.startsWith('\\'))
         ? await folder.ensureKeywords(flags.filter((f) => !f.startsWith('\\')))
         : await folder.readKeywords();
-      const handle = await open(tmpPath, 'wx', 0o600);
-      try {
-        await handle.write(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
       // RFC 3501 §6.3.11: the internal date is the APPEND date; Dovecot keeps it as the mtime.
       // Without one, the file was written just now: its mtime is the date already.
-      if (options?.internalDate) await utimes(tmpPath, date, date);
+      await writeDurableFile(tmpPath, data, options?.internalDate ? date : undefined);
       const fileName = flags.length > 0 ? fileNameWithFlags(base, lettersFromFlags(flags, keywords)) : base;
       const sub = flags.length > 0 ? 'cur' : 'new';
       finalPath = join(folder.sub(sub), fileName);
-      await rename(tmpPath, finalPath);
+      // A rename is a metadata update in memory until the directory fsync below: no thread needed.
+      renameSync(tmpPath, finalPath);
       // The OK waits for all four; none needs another first. A UID given before the rename is
       // durable names a file a crash may take back: the next scan drops such an entry, and the
       // UID is never given again (yubin-uidnext).

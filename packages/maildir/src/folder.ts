@@ -14,7 +14,7 @@ import {
   serializeKeywords,
   sizeFromBase,
 } from './flags.js';
-import { listFiles, mapLimit } from './fsutil.js';
+import { appendDurable, listFiles, mapLimit } from './fsutil.js';
 import { type Dotlock, errnoCode, withDotlock } from './lock.js';
 import {
   type DirStamp,
@@ -341,6 +341,8 @@ export class Folder {
   private ownChanges = 0;
   /** Bumped when a file was found moved by someone else (find()): an own change then proves nothing. */
   private foreignMoves = 0;
+  /** new/'s stamp when assign() last listed it and found every file numbered (see numberNewFirst). */
+  private newSettled: DirStamp | null = null;
   private readonly keywordsFile: SmallFile;
   private readonly recentFile: SmallFile;
   /** Per-message values built once per listing and shared by every view that shows it. */
@@ -548,7 +550,11 @@ export class Folder {
       let lines = '';
       const added: UidlistEntry[] = [];
       let all = names;
-      if (options.numberNewFirst) {
+      // new/ as it was when last found holding nothing unnumbered: nothing waits there now either
+      // (an APPEND with flags, the usual kind, writes to cur/), so it need not be listed again.
+      const newStamp = options.numberNewFirst ? stampDirSync(this.sub('new')) : null;
+      if (options.numberNewFirst && !(newStamp && this.newSettled && sameDir(newStamp, this.newSettled))) {
+        this.newSettled = null;
         const mine = new Set(names.map(baseOf));
         const waiting = new Map<string, string>();
         for (const name of await listFiles(this.sub('new'))) {
@@ -572,16 +578,12 @@ export class Folder {
         lines += serializeEntry({ uid, name });
       }
       if (lines !== '') {
-        const handle = await open(this.uidlistPath, 'a');
-        try {
-          await handle.write(lines);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await appendDurable(this.uidlistPath, lines);
         this.uidlist.appended(lines, added, statSync(this.uidlistPath, { throwIfNoEntry: false }));
         await this.uidRecord.assigned({ uidValidity: list.uidValidity, nextUid: next });
       }
+      // Every file new/ held when stamped is numbered now (those waiting, and ours).
+      if (newStamp) this.newSettled = newStamp;
       return result;
     });
   }

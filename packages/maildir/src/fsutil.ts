@@ -69,13 +69,60 @@ export function statOrNull(path: string): Promise<fs.Stats | null> {
   );
 }
 
+/**
+ * Writes below this size go through synchronous open/write/close on the event loop: into the page
+ * cache they take microseconds, where each hand-off to the thread pool (busy with other sessions'
+ * fsyncs) adds latency to a path that holds a lock or a client waiting. The fsync stays in the pool.
+ */
+export const SYNC_WRITE_MAX = 256 * 1024;
+
+/**
+ * Creates `path` (O_EXCL) with `data`, the mtime set when given, fsync'd before it resolves.
+ * On failure the file may exist partly written: the caller removes it.
+ */
+export async function writeDurableFile(path: string, data: Buffer, mtime?: Date): Promise<void> {
+  if (data.length > SYNC_WRITE_MAX) {
+    const f = await fd.open(path, 'wx', 0o600);
+    try {
+      await fd.writeAll(f, [data]);
+      if (mtime) await fd.utimes(f, mtime, mtime);
+      await fd.sync(f);
+    } finally {
+      await fd.close(f);
+    }
+    return;
+  }
+  const f = fs.openSync(path, 'wx', 0o600);
+  try {
+    for (let at = 0; at < data.length; ) at += fs.writeSync(f, data, at);
+    // Before the fsync, so that the internal date is as durable as the bytes.
+    if (mtime) fs.futimesSync(f, mtime, mtime);
+    await fd.sync(f);
+  } finally {
+    fs.closeSync(f);
+  }
+}
+
+/** Appends `text` (small: a few uidlist lines) to `path` and fsyncs it; see SYNC_WRITE_MAX. */
+export async function appendDurable(path: string, text: string): Promise<void> {
+  const f = fs.openSync(path, 'a');
+  try {
+    const data = Buffer.from(text);
+    for (let at = 0; at < data.length; ) at += fs.writeSync(f, data, at);
+    await fd.sync(f);
+  } finally {
+    fs.closeSync(f);
+  }
+}
+
 /** Makes the directory's entries (a rename into it) durable. */
 export async function fsyncDir(path: string): Promise<void> {
-  const f = await fd.open(path, 'r');
+  // Opening and closing a directory are no I/O: only the fsync goes to the thread pool.
+  const f = fs.openSync(path, 'r');
   try {
     await fd.sync(f);
   } finally {
-    await fd.close(f);
+    fs.closeSync(f);
   }
 }
 

@@ -5,7 +5,8 @@
  * dotlock.
  */
 
-import { link, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { linkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { StoreError } from '@yubin/core';
@@ -124,16 +125,22 @@ async function writeTemp(lockPath: string, content: string): Promise<string> {
 async function createLock(lockPath: string): Promise<boolean> {
   const owner = `${process.pid}:${HOST}\n`;
   const temp = tempName(lockPath);
+  // Synchronous: four metadata calls on a small file cost microseconds each, where four hand-offs
+  // to the thread pool (busy with fsyncs) cost milliseconds, and the lock is held meanwhile.
   try {
-    await writeFile(temp, owner, { flag: 'wx', mode: 0o600 });
-    await link(temp, lockPath);
+    writeFileSync(temp, owner, { flag: 'wx', mode: 0o600 });
+    linkSync(temp, lockPath);
     return true;
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'EEXIST') return false;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
   } finally {
-    await unlink(temp).catch(() => {});
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Not created (EEXIST on the temp name cannot happen: the name is ours alone).
+    }
   }
   try {
     const handle = await open(lockPath, 'wx', 0o600);
@@ -182,7 +189,11 @@ export async function acquireDotlock(
         async release() {
           if (done) return;
           done = true;
-          await unlink(lockPath).catch(() => {});
+          try {
+            unlinkSync(lockPath);
+          } catch {
+            // Broken by someone who took it for stale: nothing of ours to remove.
+          }
         },
       };
     }

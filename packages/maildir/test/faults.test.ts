@@ -120,6 +120,31 @@ vi.mock('node:fs', async (importOriginal) => {
       if (failing('rename', to)) return process.nextTick(cb, enospc('rename', to));
       real.rename(from, to, cb);
     },
+    // The synchronous calls of the small-write paths (fsutil.ts writeDurableFile, appendDurable;
+    // lock.ts createLock): the same faults.
+    openSync: (...args: Parameters<typeof real.openSync>) => {
+      const f = real.openSync(...args);
+      paths.set(f, String(args[0]));
+      return f;
+    },
+    closeSync: (f: number) => {
+      paths.delete(f);
+      real.closeSync(f);
+    },
+    writeSync: (...args: unknown[]) => {
+      const path = paths.get(args[0] as number);
+      if (failing('write', path)) throw enospc('write', path as string);
+      return (real.writeSync as (...a: unknown[]) => number)(...args);
+    },
+    writeFileSync: (...args: Parameters<typeof real.writeFileSync>) => {
+      if (!failing('writeFile', String(args[0]))) return real.writeFileSync(...args);
+      real.writeFileSync(args[0], '', args[2]);
+      throw enospc('writeFile', String(args[0]));
+    },
+    renameSync: (from: string, to: string) => {
+      if (failing('rename', to)) throw enospc('rename', to);
+      real.renameSync(from, to);
+    },
   };
   return { ...mocked, default: mocked };
 });

@@ -4,7 +4,7 @@
  * are durable. The file layer is observed through a recording wrapper around node:fs (the
  * descriptor calls of the delivery path), with ENOSPC injected where a test asks for it.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DeliveredCopy, INBOX, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -41,6 +41,11 @@ vi.mock('node:fs', async (importOriginal) => {
           cb(err, f);
         },
       );
+    },
+    openSync: (...args: Parameters<typeof real.openSync>) => {
+      const f = real.openSync(...args);
+      paths.set(f, String(args[0]));
+      return f;
     },
     fsync: (f: number, cb: Callback) => {
       const path = paths.get(f) ?? `fd ${f}`;
@@ -258,5 +263,23 @@ describe('group commit of concurrent deliveries into one folder', () => {
     const view = await s.account(ALICE).open(INBOX, { readOnly: true });
     expect((await view.read(1)).toString()).toBe(body(0));
     await view.close();
+  });
+
+  it('an APPEND after one that found new/ settled still numbers first what another writer put there between them', async () => {
+    const seen = { flags: ['\\Seen'] };
+    // The first APPEND makes the uidlist; the second finds new/ empty, all numbered: settled.
+    for (const uid of [1, 2])
+      expect((await s.account(ALICE).append(INBOX, Buffer.from('Subject: a\r\n\r\nx\r\n'), seen)).uid).toBe(
+        uid,
+      );
+    // Another MDA's delivery (Postfix local, procmail…): a file in new/ no uidlist line names.
+    const external = '1700000000.M1P1.elsewhere,S=21';
+    await writeFile(join(newDir(), external), 'Subject: e\r\n\r\nbody\r\n');
+    const second = await s.account(ALICE).append(INBOX, Buffer.from('Subject: b\r\n\r\ny\r\n'), seen);
+    expect(second.uid).toBe(4);
+    expect(await uidsOf([{ location: external } as DeliveredCopy])).toEqual([3]);
+    // Settled again: a third APPEND need not list new/, and numbers in order.
+    const third = await s.account(ALICE).append(INBOX, Buffer.from('Subject: c\r\n\r\nz\r\n'), seen);
+    expect(third.uid).toBe(5);
   });
 });
