@@ -16,6 +16,7 @@ import {
 } from './flags.js';
 import { appendDurable, listFiles, mapLimit } from './fsutil.js';
 import { type Dotlock, errnoCode, withDotlock } from './lock.js';
+import { statMtimes } from './read-range.js';
 import {
   type DirStamp,
   type FileStamp,
@@ -161,8 +162,8 @@ function dateFromName(base: string): number {
   return Number.isSafeInteger(secs) && secs > 0 ? secs * 1000 : 0;
 }
 
-/** Stats per slice of a whole-folder date fill, between two yields to the event loop. */
-const DATE_FILL_SLICE = 256;
+/** Files per slice of a whole-folder date fill: one message to the reader thread each. */
+const DATE_FILL_SLICE = 2048;
 
 export interface Scan {
   readonly uidValidity: number;
@@ -1045,11 +1046,22 @@ export class Folder {
   private async fillDates(entries: readonly ScanEntry[]): Promise<void> {
     for (let at = 0; at < entries.length; at += DATE_FILL_SLICE) {
       await yieldToLoop();
-      let lines = '';
       const end = Math.min(entries.length, at + DATE_FILL_SLICE);
+      const pending: ScanEntry[] = [];
       for (let i = at; i < end; i++) {
         const e = entries[i] as ScanEntry;
-        if (isDatePending(e)) lines += this.recordDate(e.base, this.statDate(e));
+        if (isDatePending(e)) pending.push(e);
+      }
+      if (pending.length === 0) continue;
+      // stat() by the reader thread: the event loop only builds the paths and the index lines.
+      const mtimes = await statMtimes(pending.map((e) => this.filePath(e)));
+      let lines = '';
+      for (let i = 0; i < pending.length; i++) {
+        const e = pending[i] as ScanEntry;
+        // A reader may have needed the date meanwhile (dateOf() stats at once).
+        if (!isDatePending(e)) continue;
+        const ms = mtimes[i] as number;
+        lines += this.recordDate(e.base, Number.isNaN(ms) ? dateFromName(e.base) : Math.floor(ms));
       }
       if (lines !== '') await this.appendIndex(lines);
     }

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_READ_COUNT, BATCH_READ_MAX, readFileRange } from './read-range.js';
+import { BATCH_READ_COUNT, BATCH_READ_MAX, readFileRange, statMtimes } from './read-range.js';
 
 let dir: string;
 let path: string;
@@ -77,5 +77,26 @@ describe('readFileRange', () => {
 
   it('reports the errno of a read that fails after the open', async () => {
     await expect(readFileRange(dir, undefined, 10)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
+
+describe('statMtimes', () => {
+  it("gives each file's mtime from the reader thread, NaN for a missing one, alongside reads", async () => {
+    const others = await Promise.all(
+      [1, 2, 3].map(async (i) => {
+        const p = join(dir, `t${i}`);
+        await writeFile(p, 'x');
+        await utimes(p, 1_600_000_000 + i, 1_600_000_000 + i);
+        return p;
+      }),
+    );
+    const [mtimes, bytes] = await Promise.all([
+      statMtimes([...others, join(dir, 'missing')]),
+      readFileRange(path, undefined, TEXT.length),
+    ]);
+    expect([...mtimes].slice(0, 3)).toEqual([1, 2, 3].map((i) => (1_600_000_000 + i) * 1000));
+    expect(mtimes[3]).toBeNaN();
+    expect(bytes.toString()).toBe(TEXT);
+    expect(await statMtimes([])).toHaveLength(0);
   });
 });
