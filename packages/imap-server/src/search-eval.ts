@@ -189,10 +189,8 @@ export async function evaluateSearch(
         const sub = compileNow(k.key);
         return (meta, seq) => !sub(meta, seq);
       }
-      case 'flag': {
-        const has = flagTest(k.flag, box);
-        return k.set ? has : (meta) => !has(meta);
-      }
+      case 'flag':
+        return flagTest(k.flag, box, k.set);
       case 'size': {
         const size = k.size;
         return k.cmp === 'larger' ? (meta) => meta.size > size : (meta) => meta.size < size;
@@ -231,7 +229,7 @@ export async function evaluateSearch(
       case 'not':
         return !(await test(k.key, c));
       case 'flag':
-        return flagTest(k.flag, box)(c.meta) === k.set;
+        return flagTest(k.flag, box, k.set)(c.meta);
       case 'size':
         return k.cmp === 'larger' ? c.meta.size > k.size : c.meta.size < k.size;
       case 'seq':
@@ -315,24 +313,34 @@ export async function evaluateSearch(
 }
 
 /**
- * Whether a message has `flag`: \\Recent from the session, system flags case-insensitively (the
- * store gives them in canonical form, so an exact comparison nearly always decides), keywords
- * case-insensitively as atoms compare (RFC 3501 §9 flag-keyword).
+ * Whether a message has `flag` (`want` true) or lacks it (false): \Recent from the session, system
+ * flags case-insensitively (the store gives them in canonical form, so an exact comparison nearly
+ * always decides), keywords case-insensitively as atoms compare (RFC 3501 §9 flag-keyword).
  */
-function flagTest(flag: string, box: SelectedView): (meta: MessageMeta) => boolean {
+function flagTest(flag: string, box: SelectedView, want: boolean): (meta: MessageMeta) => boolean {
   const upper = flag.toUpperCase();
-  if (upper === '\\RECENT') return (meta) => box.isRecent(meta.uid);
+  if (upper === '\\RECENT') return (meta) => box.isRecent(meta.uid) === want;
   const canonical = SYSTEM_FLAGS.get(upper);
-  if (canonical !== undefined)
+  // Indexed loops: SEARCH UNSEEN runs this for every message of the mailbox.
+  if (canonical !== undefined) {
+    const length = canonical.length;
     return (meta) => {
-      for (const f of meta.flags)
-        if (f === canonical || (f.length === canonical.length && f.toUpperCase() === upper)) return true;
-      return false;
+      const flags = meta.flags;
+      for (let i = 0; i < flags.length; i++) {
+        const f = flags[i] as string;
+        if (f === canonical || (f.length === length && f.toUpperCase() === upper)) return want;
+      }
+      return !want;
     };
+  }
   const lower = flag.toLowerCase();
   return (meta) => {
-    for (const f of meta.flags) if (f.length === lower.length && f.toLowerCase() === lower) return true;
-    return false;
+    const flags = meta.flags;
+    for (let i = 0; i < flags.length; i++) {
+      const f = flags[i] as string;
+      if (f.length === lower.length && f.toLowerCase() === lower) return want;
+    }
+    return !want;
   };
 }
 

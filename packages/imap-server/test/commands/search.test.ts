@@ -51,6 +51,34 @@ describe('SEARCH', () => {
     s.close();
   });
 
+  it('matches keywords case-insensitively, with and without content keys (RFC 3501 §6.4.4, §9)', async () => {
+    const s = await selected(t);
+    await transcript(
+      s,
+      `
+      C: a STORE 2 +FLAGS.SILENT (Work)
+      S: * FLAGS (* Work)
+      S: * OK [PERMANENTFLAGS (* Work \\*)] *
+      S: a OK STORE completed
+      C: b SEARCH KEYWORD work
+      S: * SEARCH 2
+      S: b OK SEARCH completed
+      C: c SEARCH UNKEYWORD WORK
+      S: * SEARCH 1 3
+      S: c OK SEARCH completed
+      C: d SEARCH KEYWORD Work NOT TEXT "no such words anywhere"
+      S: * SEARCH 2
+      S: d OK SEARCH completed
+      C: e SEARCH UNSEEN TEXT "no such words anywhere"
+      S: * SEARCH
+      S: e OK SEARCH completed
+      C: f STORE 2 -FLAGS.SILENT (work)
+      S: f OK STORE completed
+    `,
+    );
+    s.close();
+  });
+
   it('matches headers and bodies on decoded text, case-insensitively, UTF-8 in quoted strings too (RFC 3501 §6.4.4, RFC 9051 §9)', async () => {
     const s = await selected(t);
     await transcript(
