@@ -70,9 +70,10 @@ export function statOrNull(path: string): Promise<fs.Stats | null> {
 }
 
 /**
- * Writes below this size go through synchronous open/write/close on the event loop: into the page
- * cache they take microseconds, where each hand-off to the thread pool (busy with other sessions'
- * fsyncs) adds latency to a path that holds a lock or a client waiting. The fsync stays in the pool.
+ * Writes below this size go through synchronous write/close on the event loop: into the page cache
+ * they take microseconds, where each hand-off to the thread pool (busy with other sessions' fsyncs)
+ * adds latency to a path that holds a lock or a client waiting. Creating the file and the fsync
+ * stay in the pool.
  */
 export const SYNC_WRITE_MAX = 256 * 1024;
 
@@ -92,7 +93,9 @@ export async function writeDurableFile(path: string, data: Buffer, mtime?: Date)
     }
     return;
   }
-  const f = fs.openSync(path, 'wx', 0o600);
+  // Created through the pool: a file creation can cost a fraction of a millisecond (ext4 without
+  // a journal scans for an inode not recently freed) that the event loop would spend blocked.
+  const f = await fd.open(path, 'wx', 0o600);
   try {
     for (let at = 0; at < data.length; ) at += fs.writeSync(f, data, at);
     // Before the fsync, so that the internal date is as durable as the bytes.
