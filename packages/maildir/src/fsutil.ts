@@ -169,19 +169,26 @@ export async function mapLimit<T, R>(
 /** Normalizes bare LF to CRLF across chunk boundaries. */
 export class CrlfNormalizer {
   private lastWasCr = false;
+  /**
+   * `chunk` with a CR before every bare LF. Lines are found with indexOf (memchr), not byte by
+   * byte: every delivered octet passes here, and a message already in CRLF is returned as is.
+   */
   push(chunk: Buffer): Buffer {
     let extra = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      if (chunk[i] === 0x0a && (i === 0 ? !this.lastWasCr : chunk[i - 1] !== 0x0d)) extra++;
-    }
-    const out = extra === 0 ? chunk : Buffer.allocUnsafe(chunk.length + extra);
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1))
+      if (i === 0 ? !this.lastWasCr : chunk[i - 1] !== 0x0d) extra++;
+    let out = chunk;
     if (extra > 0) {
+      out = Buffer.allocUnsafe(chunk.length + extra);
+      let from = 0;
       let j = 0;
-      for (let i = 0; i < chunk.length; i++) {
-        const byte = chunk[i] as number;
-        if (byte === 0x0a && (i === 0 ? !this.lastWasCr : chunk[i - 1] !== 0x0d)) out[j++] = 0x0d;
-        out[j++] = byte;
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) {
+        if (i === 0 ? this.lastWasCr : chunk[i - 1] === 0x0d) continue;
+        j += chunk.copy(out, j, from, i);
+        out[j++] = 0x0d;
+        from = i;
       }
+      chunk.copy(out, j, from);
     }
     if (chunk.length > 0) this.lastWasCr = chunk[chunk.length - 1] === 0x0d;
     return out;
