@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, statSync, watch } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type Log, nullLog } from '@yubin/core';
@@ -199,6 +199,15 @@ async function stampOf(path: string): Promise<FileStamp | null> {
   }
 }
 
+/**
+ * Synchronous: every RCPT, login and quota check asks whether the file changed, and a stat() of a
+ * cached inode costs microseconds, less than the hand-off to the thread pool it would take.
+ */
+function stampNow(path: string): FileStamp | null {
+  const s = statSync(path, { throwIfNoEntry: false });
+  return s ? { ino: s.ino, mtimeMs: s.mtimeMs, size: s.size } : null;
+}
+
 async function readData(path: string): Promise<{ data: AccountsData; stamp: FileStamp | null }> {
   // Stamp first: if the file changes between the two calls, the next access reloads again.
   const stamp = await stampOf(path);
@@ -339,7 +348,7 @@ class FileAccountStore implements AccountStore {
 
   /** Reloads when the file on disk is not the one last read. Keeps the old data if the new is corrupt. */
   private async fresh(): Promise<AccountsData> {
-    const now = await stampOf(this.path);
+    const now = stampNow(this.path);
     if (!this.dirty && sameStamp(now, this.stamp)) return this.data;
     this.dirty = false;
     if (sameStamp(now, this.stamp)) return this.data;
