@@ -62,6 +62,11 @@ export class StoreContext {
     return watcher.add(listener);
   }
 
+  /** Waits for the folders' background work to stop (see Folder.quiesce). */
+  async quiesce(): Promise<void> {
+    await Promise.all([...this.folders.values()].map((f) => f.quiesce()));
+  }
+
   close(): void {
     this.closed = true;
     for (const watcher of this.watchers.values()) watcher.close();

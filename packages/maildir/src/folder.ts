@@ -342,6 +342,9 @@ export class Folder {
   private ownChanges = 0;
   /** Bumped when a file was found moved by someone else (find()): an own change then proves nothing. */
   private foreignMoves = 0;
+  /** Background date fills under way (see quiesce()). */
+  private readonly fills = new Set<Promise<void>>();
+  private stopped = false;
   /** new/'s stamp when assign() last listed it and found every file numbered (see numberNewFirst). */
   private newSettled: DirStamp | null = null;
   private readonly keywordsFile: SmallFile;
@@ -955,7 +958,12 @@ export class Folder {
     }
     if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
     await this.saveTrusted(stamps, list, entries, keywords, pending > 0);
-    if (pending > 0) void this.fillDates(entries);
+    if (pending > 0) {
+      const fill = this.fillDates(entries)
+        .catch((err: unknown) => this.log.warn({ folder: this.path, err }, 'date fill failed'))
+        .finally(() => this.fills.delete(fill));
+      this.fills.add(fill);
+    }
     const firstRecent = await this.readFirstRecent(entries, list.nextUid);
     const scan: Scan = {
       uidValidity: list.uidValidity,
@@ -1043,9 +1051,16 @@ export class Folder {
    * After a listing with pending dates: reads them all, a slice at a time between yields to the
    * event loop, records them in the index and then writes the snapshot the listing deferred.
    */
+  /** Stops background work (the date fills) and waits for what is under way: the store closes. */
+  async quiesce(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.fills]);
+  }
+
   private async fillDates(entries: readonly ScanEntry[]): Promise<void> {
     for (let at = 0; at < entries.length; at += DATE_FILL_SLICE) {
       await yieldToLoop();
+      if (this.stopped) return;
       const end = Math.min(entries.length, at + DATE_FILL_SLICE);
       const pending: ScanEntry[] = [];
       for (let i = at; i < end; i++) {
@@ -1063,10 +1078,10 @@ export class Folder {
         const ms = mtimes[i] as number;
         lines += this.recordDate(e.base, Number.isNaN(ms) ? dateFromName(e.base) : Math.floor(ms));
       }
-      if (lines !== '') await this.appendIndex(lines);
+      if (lines !== '' && !this.stopped) await this.appendIndex(lines);
     }
     const trusted = this.trusted;
-    if (trusted?.snapshot.entries === entries) await this.writeTrusted(trusted.snapshot);
+    if (trusted?.snapshot.entries === entries && !this.stopped) await this.writeTrusted(trusted.snapshot);
   }
 
   /** Records what a writer already knows, sparing the first reader a stat(). */

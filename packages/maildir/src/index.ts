@@ -71,6 +71,7 @@ export function createMaildirStore(options: MaildirStoreOptions): MailStore {
       // Deliveries of the last moments get their UIDs (and log lines) before the process goes.
       await flushDeferredUids().catch(() => {});
       ctx.close();
+      await ctx.quiesce();
     },
   };
 }
