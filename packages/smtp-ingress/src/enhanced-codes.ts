@@ -6,6 +6,7 @@
  * `SMTPConnection#send` writes it instead of the derived one. The exact replies are asserted by the
  * transcript tests, so a library upgrade that changes `send` cannot slip through.
  */
+import type { Socket } from 'node:net';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 /** An error an smtp-server hook answers with: `<responseCode> <enhancedCode> <message>`. */
@@ -24,11 +25,33 @@ const PATCHED = Symbol.for('yubin.smtp.enhancedCodes');
 
 type SendFn = (code: number, data: unknown, context?: unknown) => void;
 
+interface Connection {
+  readonly _socket?: Socket;
+  readonly _upgrading?: boolean;
+}
+
+/**
+ * RFC 2920 §3.2: replies to pipelined commands may go out together. smtp-server writes each one
+ * with its own write(2) (the MAIL, RCPT and DATA of a pipelined message are three); the replies of
+ * one turn of the event loop are corked into one. Not the greeting, the STARTTLS go-ahead or a
+ * closing reply (220, 221, 421): those must leave at once, before the socket changes hands.
+ */
+function coalesce(connection: Connection, code: number): void {
+  const socket = connection._socket;
+  if (socket === undefined || connection._upgrading || code === 220 || code === 221 || code === 421) return;
+  if (socket.destroyed || socket.writableCorked > 0) return;
+  socket.cork();
+  process.nextTick(() => {
+    if (socket.writableCorked > 0) socket.uncork();
+  });
+}
+
 export function installEnhancedCodeOverride(): void {
   const proto = SMTPConnection.prototype as unknown as Record<PropertyKey, unknown> & { send: SendFn };
   if (proto[PATCHED]) return;
   const original = proto.send;
   proto.send = function send(this: unknown, code: number, data: unknown, context?: unknown): void {
+    coalesce(this as Connection, code);
     // The message already starts with its enhanced code: don't let the library add a second one.
     if (typeof data === 'string' && ENHANCED_PREFIX.test(data) && context === undefined) {
       const useEnhanced = (this as { _useEnhancedStatusCodes(): boolean })._useEnhancedStatusCodes();
