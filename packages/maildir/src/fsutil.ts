@@ -58,17 +58,6 @@ export function renameFile(from: string, to: string): Promise<void> {
   return new Promise((resolve, reject) => fs.rename(from, to, (err) => (err ? reject(err) : resolve())));
 }
 
-/** stat(2) through the callback API (see `fd`); null when missing. */
-export function statOrNull(path: string): Promise<fs.Stats | null> {
-  return new Promise((resolve, reject) =>
-    fs.stat(path, (err, st) => {
-      if (!err) resolve(st);
-      else if (err.code === 'ENOENT') resolve(null);
-      else reject(err);
-    }),
-  );
-}
-
 /**
  * Writes below this size go through synchronous write/close on the event loop: into the page cache
  * they take microseconds, where each hand-off to the thread pool (busy with other sessions' fsyncs)
