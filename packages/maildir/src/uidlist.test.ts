@@ -1,3 +1,7 @@
+import { statSync } from 'node:fs';
+import { appendFile, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entriesByBase, parseUidlist, serializeUidlist, UidlistReader } from './uidlist.js';
 
@@ -54,14 +58,19 @@ describe('dovecot-uidlist', () => {
   });
 });
 
+/** Runs `fn` with the path of a uidlist in a fresh temporary folder, removed afterwards. */
+async function withUidlistFile(fn: (path: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'yubin-uidlist-'));
+  try {
+    await fn(join(dir, 'dovecot-uidlist'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('UidlistReader', () => {
-  it('reads appended lines incrementally and starts over after a rewrite', async () => {
-    const { mkdtemp, writeFile, appendFile, rename, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = await mkdtemp(join(tmpdir(), 'yubin-uidlist-'));
-    try {
-      const path = join(dir, 'dovecot-uidlist');
+  it('reads appended lines incrementally and starts over after a rewrite', () =>
+    withUidlistFile(async (path) => {
       await writeFile(path, '3 V100 N3 Gabc\n1 :a,S=1\n2 :b,S=2\n');
       const reader = new UidlistReader(path);
       expect((await reader.read())?.list.entries.map((e) => e.uid)).toEqual([1, 2]);
@@ -88,18 +97,10 @@ describe('UidlistReader', () => {
       expect(rewritten?.list.entries.map((e) => e.uid)).toEqual([9]);
       expect(rewritten?.list.nextUid).toBe(10);
       expect(rewritten?.byBase.has('a,S=1')).toBe(false);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('tells an unchanged file by its stat() alone, and a same-size rewrite in place or by rename by its stamp', async () => {
-    const { mkdtemp, writeFile, rename, rm, open } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = await mkdtemp(join(tmpdir(), 'yubin-uidlist-'));
-    try {
-      const path = join(dir, 'dovecot-uidlist');
+  it('tells an unchanged file by its stat() alone, and a same-size rewrite in place or by rename by its stamp', () =>
+    withUidlistFile(async (path) => {
       await writeFile(path, '3 V100 N3 Gabc\n1 :a,S=1\n2 :b,S=2\n');
       const reader = new UidlistReader(path);
       const first = await reader.read();
@@ -117,11 +118,7 @@ describe('UidlistReader', () => {
       expect((await reader.read())?.list.entries.map((e) => e.name)).toEqual(['p,S=1', 'q,S=2']);
       // Our own append, stamped after it: the next read needs nothing more.
       await writeFile(path, '3 V100 N3 Gabc\n1 :p,S=1\n2 :q,S=2\n3 :r,S=3\n');
-      const { statSync } = await import('node:fs');
       reader.appended('3 :r,S=3\n', [{ uid: 3, name: 'r,S=3' }], statSync(path));
       expect((await reader.read())?.list.entries.map((e) => e.uid)).toEqual([1, 2, 3]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });

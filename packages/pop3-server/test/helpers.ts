@@ -187,6 +187,15 @@ export const LOGIN_ALICE = `
   S: +OK ${ALICE} has 3 messages (*)
 `;
 
+/** Bob's login, his maildrop holding one message (the tests that give him one). */
+export const LOGIN_BOB_ONE = `
+  S: +OK ${HOSTNAME} POP3 ready <*@${HOSTNAME}>
+  C: USER ${BOB}
+  S: +OK *
+  C: PASS ${BOB_PASSWORD}
+  S: +OK ${BOB} has 1 messages (*)
+`;
+
 /** Waits until `predicate` holds (the server finishes UPDATE after it answers). */
 export async function eventually(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

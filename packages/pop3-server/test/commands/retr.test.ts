@@ -8,6 +8,7 @@ import {
   eventually,
   inboxOf,
   LOGIN_ALICE,
+  LOGIN_BOB_ONE,
   MESSAGES,
   octets,
   type Pop3Fixture,
@@ -119,12 +120,7 @@ describe('RETR', () => {
     pop.store.failNext('stream', 'TEMP');
     await transcript(
       pop,
-      `
-      S: +OK *
-      C: USER bob@yubin.test
-      S: +OK *
-      C: PASS bob pass with spaces
-      S: +OK bob@yubin.test has 1 messages (${big.length} octets)
+      `${LOGIN_BOB_ONE}
       C: RETR 1
       S: -ERR [SYS/TEMP] temporary failure, try again later
       C: NOOP

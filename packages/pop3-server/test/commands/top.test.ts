@@ -2,7 +2,7 @@ import { INBOX } from '@yubin/core';
 import { transcript } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WHOLE_MESSAGE_MAX } from '../../src/index.js';
-import { ALICE, inboxOf, LOGIN_ALICE, type Pop3Fixture, startPop3 } from '../helpers.js';
+import { ALICE, inboxOf, LOGIN_ALICE, LOGIN_BOB_ONE, type Pop3Fixture, startPop3 } from '../helpers.js';
 
 describe('TOP', () => {
   let pop: Pop3Fixture;
@@ -57,12 +57,7 @@ describe('TOP', () => {
       .append(INBOX, Buffer.from(`Subject: big\r\n\r\n${lines.join('\r\n')}\r\n`));
     await transcript(
       pop,
-      `
-      S: +OK *
-      C: USER bob@yubin.test
-      S: +OK *
-      C: PASS bob pass with spaces
-      S: +OK bob@yubin.test has 1 messages *
+      `${LOGIN_BOB_ONE}
       C: TOP 1 2
       S: +OK top of message follows
       S: Subject: big
