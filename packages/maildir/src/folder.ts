@@ -162,8 +162,11 @@ function dateFromName(base: string): number {
   return Number.isSafeInteger(secs) && secs > 0 ? secs * 1000 : 0;
 }
 
-/** Files per slice of a whole-folder date fill: one message to the reader thread each. */
-const DATE_FILL_SLICE = 2048;
+/**
+ * Files per slice of a whole-folder date fill, one message to the reader thread each: small, so
+ * that the event loop (building paths and index lines) never keeps a waiting command long.
+ */
+const DATE_FILL_SLICE = 256;
 
 export interface Scan {
   readonly uidValidity: number;
