@@ -61,10 +61,11 @@ export function renameFile(from: string, to: string): Promise<void> {
 /**
  * Writes below this size go through synchronous write/close on the event loop: into the page cache
  * they take microseconds, where each hand-off to the thread pool (busy with other sessions' fsyncs)
- * adds latency to a path that holds a lock or a client waiting. Creating the file and the fsync
- * stay in the pool.
+ * adds latency to a path that holds a lock or a client waiting. Small, because a write can also
+ * wait for the kernel to flush dirty pages, and the whole loop would wait with it. Creating the
+ * file, renames and fsyncs stay in the pool.
  */
-export const SYNC_WRITE_MAX = 256 * 1024;
+export const SYNC_WRITE_MAX = 64 * 1024;
 
 /**
  * Creates `path` (O_EXCL) with `data`, the mtime set when given, fsync'd before it resolves.
