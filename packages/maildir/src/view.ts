@@ -635,19 +635,20 @@ export class MaildirView implements MailboxView {
     let bytes = 0;
     let count = 0;
     const own = this.folder.beginOwnChange();
-    let ended = false;
     try {
       await this.unlinkAll(doomed, (size) => {
         bytes += size;
         count++;
       });
-      await this.host.addUsage(-bytes, -count);
-      this.folder.endOwnChange(own, true);
-      ended = true;
-    } finally {
-      if (!ended) this.folder.endOwnChange(own, false);
+    } catch (err) {
+      this.folder.endOwnChange(own, false);
+      throw err;
     }
-    return this.drop(doomed.map((r) => r.uid));
+    // Ended and patched in one go: no scan may see the stamps without the patch.
+    this.folder.endOwnChange(own, true);
+    const expunged = this.drop(doomed.map((r) => r.uid));
+    await this.host.addUsage(-bytes, -count);
+    return expunged;
   }
 
   /** Unlinks the files of `doomed`, following renames by others; `removed` counts each one gone by us. */
