@@ -710,7 +710,7 @@ export class Folder {
 
   /**
    * Before this process renames or unlinks files of the last listing (STORE, EXPUNGE, taking
-   * \\Recent): the directories are checked to be as that listing found them. Pass the result to
+   * \Recent): the directories are checked to be as that listing found them. Pass the result to
    * endOwnChange() just before patchListing().
    */
   beginOwnChange(): OwnChange {
