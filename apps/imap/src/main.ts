@@ -1,5 +1,5 @@
-import { runService, startImap } from '@yubin/runtime';
+import { createImapService, runPooledService } from '@yubin/runtime';
 
-// The IMAP process: config, logger, accounts, store and TLS come from runService; the
-// wiring of the server to them is shared with the in-process test kit (@yubin/runtime).
-await runService('imap', startImap);
+// The IMAP process: config, logger, accounts, store and TLS come from runService; with
+// `processes.imap` > 1 this process accepts for a pool of them (@yubin/runtime pool.ts).
+await runPooledService('imap', createImapService);

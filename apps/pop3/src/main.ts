@@ -1,5 +1,5 @@
-import { runService, startPop3 } from '@yubin/runtime';
+import { createPop3Service, runPooledService } from '@yubin/runtime';
 
-// The POP3 process: config, logger, accounts, store and TLS come from runService; the
-// wiring of the server to them is shared with the in-process test kit (@yubin/runtime).
-await runService('pop3', startPop3);
+// The POP3 process: config, logger, accounts, store and TLS come from runService; with
+// `processes.pop3` > 1 this process accepts for a pool of them (@yubin/runtime pool.ts).
+await runPooledService('pop3', createPop3Service);

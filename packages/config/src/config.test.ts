@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -52,6 +52,7 @@ describe('loadConfig defaults', () => {
         maxLineLength: 65536,
         maxLiteralSize: 1048576,
       },
+      processes: { imap: Math.min(availableParallelism(), 4), pop3: 1 },
       auth: {
         allowPlaintextAuth: false,
         maxFailuresPerAddress: 10,
@@ -242,6 +243,16 @@ describe('bad values', () => {
   it.each(envCases)('%j', (env, message) => {
     const err = errorOf(() => loadConfig({ env, cwd }));
     expect(err.message).toBe(message);
+  });
+
+  it('reads process counts: a number or auto (the CPU count, at most 4)', () => {
+    const cwd = tmp();
+    const c = loadConfig({ env: { YUBIN_IMAP_PROCESSES: '3', YUBIN_POP3_PROCESSES: 'auto' }, cwd });
+    expect(c.processes).toEqual({ imap: 3, pop3: Math.min(availableParallelism(), 4) });
+    writeFileSync(join(cwd, 'yubin.config.yaml'), 'processes:\n  imap: 1\n  pop3: 2\n');
+    expect(loadConfig({ env: {}, cwd }).processes).toEqual({ imap: 1, pop3: 2 });
+    for (const bad of ['0', '65', 'many', '-1'])
+      expect(() => loadConfig({ env: { YUBIN_IMAP_PROCESSES: bad }, cwd })).toThrow(/YUBIN_IMAP_PROCESSES/);
   });
 
   it('reads the slow-client limits; a minimum data rate of 0 turns the check off', () => {

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_DATA_RATE_GRACE_MS, DEFAULT_MIN_DATA_RATE } from '@yubin/core';
 import { LineCounter, parseDocument } from 'yaml';
@@ -76,6 +77,19 @@ export interface LimitsConfig {
   readonly maxLineLength: number;
   /** Largest IMAP literal in a command other than APPEND, in bytes. Default 1 MiB. */
   readonly maxLiteralSize: number;
+}
+
+/**
+ * How many processes serve each protocol's connections. With more than one, the service's first
+ * process accepts every connection, enforces the connection limits for all, and hands each
+ * connection to the least busy process (itself included): the store is shared safely across
+ * processes, so a session may land on any of them.
+ */
+export interface ProcessesConfig {
+  /** Env `YUBIN_IMAP_PROCESSES`; YAML/env `auto` (the default) = the CPU count, at most 4. */
+  readonly imap: number;
+  /** Env `YUBIN_POP3_PROCESSES`; default 1 (POP3 sessions are short, and logins already hash in threads). */
+  readonly pop3: number;
 }
 
 export interface AuthConfig {
@@ -200,6 +214,7 @@ export interface Config {
   readonly ports: PortsConfig;
   readonly tls: TlsConfig;
   readonly limits: LimitsConfig;
+  readonly processes: ProcessesConfig;
   readonly auth: AuthConfig;
   readonly log: LogConfig;
   readonly outbound: OutboundConfig;
@@ -264,6 +279,7 @@ export const DEFAULTS = {
     maxLineLength: 64 * 1024, // RFC 7162 §4: clients may send lines of 8192 octets; leave headroom
     maxLiteralSize: 1 * MiB,
   },
+  processes: { imap: 'auto', pop3: 1 },
   auth: {
     allowPlaintextAuth: false,
     maxFailuresPerAddress: 10,
@@ -282,6 +298,7 @@ export const DEFAULTS = {
 } as const satisfies {
   ports: PortsConfig;
   limits: LimitsConfig;
+  processes: { imap: number | 'auto'; pop3: number | 'auto' };
   auth: AuthConfig;
   log: Omit<LogConfig, 'file'>;
   outbound: Omit<OutboundConfig, 'transportMap'>;
@@ -323,6 +340,23 @@ const rateKind = integer(
   Number.MAX_SAFE_INTEGER,
   'a non-negative integer number of bytes per second (0: off)',
 );
+
+/** `auto` = the CPU count, at most this many: beyond it the shared store, not the CPU, bounds throughput. */
+export const AUTO_PROCESSES_MAX = 4;
+const PROCESSES_MAX = 64;
+
+/** A process count, or `auto` for one per CPU (at most AUTO_PROCESSES_MAX). */
+const processesKind: Kind<number | 'auto'> = {
+  expected: `an integer 1-${PROCESSES_MAX} or "auto"`,
+  parse(raw, fromEnv) {
+    if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return 'auto';
+    return integer(1, PROCESSES_MAX, '').parse(raw, fromEnv);
+  },
+};
+
+function resolveProcesses(value: number | 'auto'): number {
+  return value === 'auto' ? Math.max(1, Math.min(availableParallelism(), AUTO_PROCESSES_MAX)) : value;
+}
 
 const boolKind: Kind<boolean> = {
   expected: 'a boolean (true/false, 1/0, yes/no, on/off)',
@@ -528,6 +562,7 @@ const SHAPE = {
     maxLineLength: true,
     maxLiteralSize: true,
   },
+  processes: { imap: true, pop3: true },
   auth: {
     allowPlaintextAuth: true,
     maxFailuresPerAddress: true,
@@ -732,6 +767,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ports,
     tls,
     limits,
+    processes: {
+      imap: resolveProcesses(
+        pick('processes.imap', 'YUBIN_IMAP_PROCESSES', processesKind) ?? d.processes.imap,
+      ),
+      pop3: resolveProcesses(
+        pick('processes.pop3', 'YUBIN_POP3_PROCESSES', processesKind) ?? d.processes.pop3,
+      ),
+    },
     auth: {
       allowPlaintextAuth:
         pick('auth.allowPlaintextAuth', 'YUBIN_ALLOW_PLAINTEXT_AUTH', boolKind) ?? d.auth.allowPlaintextAuth,

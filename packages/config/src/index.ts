@@ -1,4 +1,5 @@
 export {
+  AUTO_PROCESSES_MAX,
   type AuthConfig,
   type Config,
   ConfigError,
@@ -19,6 +20,7 @@ export {
   type OutboundConfig,
   type PathsConfig,
   type PortsConfig,
+  type ProcessesConfig,
   type TlsConfig,
   type TransportMapEntryConfig,
   type TransportTlsMode,

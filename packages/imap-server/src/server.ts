@@ -45,6 +45,11 @@ export interface ImapServerOptions {
 export interface ImapServer {
   /** Starts listening; may be called several times (e.g. 143 plain and 993 `implicitTls`). */
   listen(options: { port: number; host: string; implicitTls?: boolean }): Promise<AddressInfo>;
+  /**
+   * Serves a connection accepted elsewhere (the first process of a pool hands sockets to the
+   * others). `refuse`: the pool is at a connection limit, so the client gets the refusal instead.
+   */
+  accept(socket: net.Socket, options?: { implicitTls?: boolean; refuse?: boolean }): void;
   /** Stops listening, says `* BYE` to every connection and closes them. */
   close(): Promise<void>;
   /** Open connections. */
@@ -98,10 +103,11 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
     }
   };
 
-  const onSocket = (raw: net.Socket, implicitTls: boolean) => {
+  const onSocket = (raw: net.Socket, implicitTls: boolean, refuse = false) => {
     const address = raw.remoteAddress ?? 'unknown';
     raw.on('error', () => {});
     if (
+      refuse ||
       closing ||
       open.size >= limits.maxConnections ||
       (perAddress.get(address) ?? 0) >= limits.maxConnectionsPerAddress
@@ -154,6 +160,10 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
       await Promise.all(stops);
       if (sweeper !== null) clearInterval(sweeper);
       sweeper = null;
+    },
+    accept(socket, { implicitTls = false, refuse = false } = {}) {
+      if (implicitTls && !options.tls) throw new Error('implicitTls requires the tls option');
+      onSocket(socket, implicitTls, refuse);
     },
     connections: () => open.size,
   };

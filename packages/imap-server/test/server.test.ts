@@ -1,4 +1,5 @@
 // Server-level behaviour: framing, limits, autologout, shutdown, transcript logging (STYLE.md §3.3, §5, §8).
+import net, { type AddressInfo } from 'node:net';
 import type { Log } from '@yubin/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineSession, message, seed, startServer, type TestServer, transcript } from './helpers.js';
@@ -77,6 +78,34 @@ describe('server', () => {
     expect(await extra.readLine()).toBe('* BYE [UNAVAILABLE] Too many connections');
     await extra.waitClosed();
     for (const s of sessions) s.close();
+  });
+
+  it('serves a socket accepted elsewhere (a process pool hands it over), or refuses it when told', async () => {
+    const own = await startServer();
+    let refuse = false;
+    const front = net.createServer({ pauseOnConnect: true }, (socket) => {
+      own.server.accept(socket, { refuse });
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const port = (front.address() as AddressInfo).port;
+    try {
+      await transcript(
+        { port },
+        `
+        S: * OK *
+        C: a NOOP
+        S: a OK NOOP completed
+      `,
+      );
+      refuse = true;
+      const extra = await LineSession.connect({ port });
+      expect(await extra.readLine()).toBe('* BYE [UNAVAILABLE] Too many connections');
+      await extra.waitClosed();
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+      await own.close();
+    }
   });
 
   it('logs out idle connections after the autologout timer (RFC 3501 §5.4)', async () => {

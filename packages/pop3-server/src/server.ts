@@ -72,6 +72,11 @@ export interface Pop3ServerOptions {
 export interface Pop3Server {
   /** Starts a listener; `implicitTls` speaks TLS from the first byte (POP3S, RFC 8314 §3.3). */
   listen(options: { port: number; host: string; implicitTls?: boolean }): Promise<AddressInfo>;
+  /**
+   * Serves a connection accepted elsewhere (the first process of a pool hands sockets to the
+   * others). `refuse`: the pool is at a connection limit, so the client gets the refusal instead.
+   */
+  accept(socket: net.Socket, options?: { implicitTls?: boolean; refuse?: boolean }): void;
   /** Stops every listener and drops every connection (no UPDATE: nothing is deleted). */
   close(): Promise<void>;
   /** Open connections, across listeners. */
@@ -310,7 +315,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     },
   };
 
-  async function accept(raw: net.Socket, implicitTls: boolean): Promise<void> {
+  async function accept(raw: net.Socket, implicitTls: boolean, refused = false): Promise<void> {
     const cid = randomBytes(6).toString('base64url');
     const log = options.log.child({ cid });
     const address = raw.remoteAddress ?? 'unknown';
@@ -319,7 +324,9 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     // algorithm holds the last one until the client's delayed ACK, ~40 ms per command.
     raw.setNoDelay(true);
     const refuse =
-      open >= limits.maxConnections || (perAddress.get(address) ?? 0) >= limits.maxConnectionsPerAddress;
+      refused ||
+      open >= limits.maxConnections ||
+      (perAddress.get(address) ?? 0) >= limits.maxConnectionsPerAddress;
     if (!refuse) {
       open++;
       perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
@@ -383,16 +390,23 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     connection.pump();
   }
 
+  const serve = (socket: net.Socket, implicitTls: boolean, refuse = false) => {
+    accept(socket, implicitTls, refuse).catch((err: unknown) => {
+      options.log.error({ err }, 'accept failed');
+      socket.destroy();
+    });
+  };
+
   return {
+    accept(socket, { implicitTls = false, refuse = false } = {}) {
+      if (implicitTls && options.tls === undefined) throw new Error('implicitTls needs the tls option');
+      serve(socket, implicitTls, refuse);
+    },
+
     listen({ port, host, implicitTls = false }) {
       if (implicitTls && options.tls === undefined)
         return Promise.reject(new Error('implicitTls needs the tls option'));
-      const server = net.createServer((socket) => {
-        accept(socket, implicitTls).catch((err: unknown) => {
-          options.log.error({ err }, 'accept failed');
-          socket.destroy();
-        });
-      });
+      const server = net.createServer((socket) => serve(socket, implicitTls));
       listeners.push(server);
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -191,6 +191,27 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
     await transcript({ port: pop.tlsPort!, tls: true }, 'S: +OK *');
   });
 
+  it('serves a socket accepted elsewhere (a process pool hands it over), or refuses it when told', async () => {
+    pop = await startPop3({ tls: true });
+    let refuse = false;
+    let implicitTls = false;
+    const front = net.createServer({ pauseOnConnect: true }, (socket) => {
+      pop.server.accept(socket, { refuse, implicitTls });
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const port = (front.address() as net.AddressInfo).port;
+    try {
+      await transcript({ port }, 'S: +OK *\nC: QUIT\nS: +OK *');
+      implicitTls = true;
+      await transcript({ port, tls: true }, 'S: +OK *\nC: QUIT\nS: +OK *');
+      refuse = true;
+      await transcript({ port, tls: true }, 'S: -ERR [SYS/TEMP] too many connections');
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
+  });
+
   it('refuses connections beyond maxConnections with -ERR [SYS/TEMP]', async () => {
     pop = await startPop3({ limits: { maxConnections: 1 } });
     const a = await LineSession.connect(pop);

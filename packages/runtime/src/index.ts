@@ -1,4 +1,14 @@
 export {
+  type Endpoint,
+  listenAll,
+  POOL_MEMBER_ENV,
+  type Pool,
+  type PoolableService,
+  runPooledService,
+  type SocketServer,
+  startPool,
+} from './pool.js';
+export {
   ensureConfiguredDomains,
   type Listening,
   openServiceContext,
@@ -7,7 +17,7 @@ export {
   runService,
   type ServiceContext,
 } from './service.js';
-export { startImap, startPop3, startSmtp } from './services.js';
+export { createImapService, createPop3Service, startImap, startPop3, startSmtp } from './services.js';
 export {
   createTlsProvider,
   DEV_BUNDLE_FILE,

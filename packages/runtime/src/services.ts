@@ -16,7 +16,8 @@ import {
 import { createPop3Server } from '@yubin/pop3-server';
 import { createSmtpIngress } from '@yubin/smtp-ingress';
 import { createSmtpSubmission } from '@yubin/smtp-submission';
-import type { Listening, RunningService, ServiceContext } from './service.js';
+import { type Endpoint, listenAll, type PoolableService } from './pool.js';
+import type { RunningService, ServiceContext } from './service.js';
 
 /**
  * The SMTP process: ingress (MX, STARTTLS, SPF/DKIM/DMARC checks) on `config.ports.smtp`, RFC 6409
@@ -120,8 +121,8 @@ export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
   };
 }
 
-/** POP3 (with STLS) on `config.ports.pop3` and POP3S on `config.ports.pop3s`. */
-export async function startPop3(ctx: ServiceContext): Promise<RunningService> {
+/** POP3 (with STLS) on `config.ports.pop3` and POP3S on `config.ports.pop3s`, not yet listening. */
+export async function createPop3Service(ctx: ServiceContext): Promise<PoolableService> {
   const { config } = ctx;
   const server = createPop3Server({
     store: ctx.store,
@@ -137,11 +138,11 @@ export async function startPop3(ctx: ServiceContext): Promise<RunningService> {
     },
     transcript: config.log.transcript,
   });
-  return listenBoth(server, ctx, 'POP3', config.ports.pop3, config.ports.pop3s);
+  return { server, endpoints: bothPorts('POP3', config.ports.pop3, config.ports.pop3s) };
 }
 
-/** IMAP (with STARTTLS) on `config.ports.imap` and IMAPS on `config.ports.imaps`. */
-export async function startImap(ctx: ServiceContext): Promise<RunningService> {
+/** IMAP (with STARTTLS) on `config.ports.imap` and IMAPS on `config.ports.imaps`, not yet listening. */
+export async function createImapService(ctx: ServiceContext): Promise<PoolableService> {
   const { config } = ctx;
   const server = createImapServer({
     store: ctx.store,
@@ -163,36 +164,27 @@ export async function startImap(ctx: ServiceContext): Promise<RunningService> {
     },
     transcript: config.log.transcript,
   });
-  return listenBoth(server, ctx, 'IMAP', config.ports.imap, config.ports.imaps);
-}
-
-interface TwoPortServer {
-  listen(options: {
-    port: number;
-    host: string;
-    implicitTls?: boolean;
-  }): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
+  return { server, endpoints: bothPorts('IMAP', config.ports.imap, config.ports.imaps) };
 }
 
 /** The plaintext port (upgradable with STARTTLS/STLS) and the implicit-TLS one (RFC 8314 §3.3). */
-async function listenBoth(
-  server: TwoPortServer,
-  ctx: ServiceContext,
-  name: 'POP3' | 'IMAP',
-  plainPort: number,
-  securePort: number,
-): Promise<RunningService> {
-  try {
-    const plain = await server.listen({ port: plainPort, host: ctx.config.bind });
-    const secure = await server.listen({ port: securePort, host: ctx.config.bind, implicitTls: true });
-    const listening: Listening[] = [
-      { name, host: plain.address, port: plain.port, tls: 'starttls' },
-      { name: `${name}S`, host: secure.address, port: secure.port, tls: 'implicit' },
-    ];
-    return { listening, close: () => server.close() };
-  } catch (err) {
-    await server.close();
-    throw err;
-  }
+function bothPorts(name: 'POP3' | 'IMAP', plainPort: number, securePort: number): Endpoint[] {
+  return [
+    { name, port: plainPort, tls: 'starttls' },
+    { name: `${name}S`, port: securePort, tls: 'implicit' },
+  ];
+}
+
+/** POP3 in this process alone (the test kit; `apps/pop3` runs it through the process pool). */
+export async function startPop3(ctx: ServiceContext): Promise<RunningService> {
+  return startAlone(await createPop3Service(ctx), ctx);
+}
+
+/** IMAP in this process alone (the test kit; `apps/imap` runs it through the process pool). */
+export async function startImap(ctx: ServiceContext): Promise<RunningService> {
+  return startAlone(await createImapService(ctx), ctx);
+}
+
+async function startAlone(service: PoolableService, ctx: ServiceContext): Promise<RunningService> {
+  return { listening: await listenAll(service, ctx.config.bind), close: () => service.server.close() };
 }

@@ -37,7 +37,7 @@ async function allStats(): Promise<Stat[]> {
   return stats.filter((s): s is Stat => s !== undefined);
 }
 
-/** The pids of `root` and all its live descendants. */
+/** The pids of `root` and all its live descendants, breadth first (parents before children). */
 export async function processTree(root: number): Promise<number[]> {
   const stats = await allStats();
   const children = new Map<number, number[]>();
@@ -45,8 +45,8 @@ export async function processTree(root: number): Promise<number[]> {
   const live = new Set(stats.map((s) => s.pid));
   const out: number[] = [];
   const todo = [root];
-  while (todo.length > 0 && out.length < 100_000) {
-    const pid = todo.pop() as number;
+  for (let i = 0; i < todo.length && out.length < 100_000; i++) {
+    const pid = todo[i] as number;
     if (!live.has(pid)) continue;
     out.push(pid);
     todo.push(...(children.get(pid) ?? []));
@@ -96,7 +96,10 @@ export async function treeMemory(roots: readonly number[]): Promise<Memory> {
   return { processes: pids.size, rssBytes, pssBytes };
 }
 
-/** Live pids whose command line contains `needle`, among the descendants of `root`. */
+/**
+ * The shallowest live descendant of `root` whose command line contains `needle`: a service's
+ * first process, not the members of its process pool (which run the same script).
+ */
 export async function findDescendant(root: number, needle: string): Promise<number | undefined> {
   for (const pid of await processTree(root)) {
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');

@@ -146,9 +146,10 @@ function banner(
   devCert: string | undefined,
   firstRun: { user: string; password: string } | undefined,
 ): string {
+  const nameWidth = Math.max(...listening.map((l) => l.name.length));
   const rows = listening.map((l) => {
     const how = l.tls === 'implicit' ? 'TLS' : l.tls === 'starttls' ? 'STARTTLS available' : 'plain';
-    return `  ${l.name.padEnd(6)} ${`${l.host}:${l.port}`.padEnd(22)} ${how}`;
+    return `  ${l.name.padEnd(nameWidth)}  ${`${l.host}:${l.port}`.padEnd(22)} ${how}`;
   });
   const login = firstRun
     ? [
