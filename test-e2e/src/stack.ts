@@ -94,9 +94,10 @@ export async function startStack(
     YUBIN_IMAP_PORT: String(ports.imap),
     YUBIN_IMAPS_PORT: String(ports.imaps),
     YUBIN_LOG_LEVEL: 'info',
-    // Two processes each for IMAP and POP3 whatever the machine's CPU count: every end-to-end
+    // Two processes each for SMTP, IMAP and POP3 whatever the machine's CPU count: every end-to-end
     // test also crosses the process pool (hand-over, limits, sessions of one mailbox in two
     // processes); the in-process test kit covers the single-process path.
+    YUBIN_SMTP_PROCESSES: '2',
     YUBIN_IMAP_PROCESSES: '2',
     YUBIN_POP3_PROCESSES: '2',
     ...options.env,

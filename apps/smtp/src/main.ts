@@ -1,5 +1,6 @@
-import { runService, startSmtp } from '@yubin/runtime';
+import { createSmtpService, runPooledService } from '@yubin/runtime';
 
-// The SMTP process: config, logger, accounts, store and TLS come from runService; the
-// wiring of the server to them is shared with the in-process test kit (@yubin/runtime).
-await runService('smtp', startSmtp);
+// The SMTP process: config, logger, accounts, store and TLS come from runService; with
+// `processes.smtp` > 1 this process accepts for a pool of them (@yubin/runtime pool.ts), and
+// keeps submission and the outbound queue runner to itself.
+await runPooledService('smtp', createSmtpService);

@@ -52,7 +52,7 @@ describe('loadConfig defaults', () => {
         maxLineLength: 65536,
         maxLiteralSize: 1048576,
       },
-      processes: { imap: Math.min(availableParallelism(), 4), pop3: 1 },
+      processes: { smtp: 1, imap: Math.min(availableParallelism(), 4), pop3: 1 },
       auth: {
         allowPlaintextAuth: false,
         maxFailuresPerAddress: 10,
@@ -247,10 +247,13 @@ describe('bad values', () => {
 
   it('reads process counts: a number or auto (the CPU count, at most 4)', () => {
     const cwd = tmp();
-    const c = loadConfig({ env: { YUBIN_IMAP_PROCESSES: '3', YUBIN_POP3_PROCESSES: 'auto' }, cwd });
-    expect(c.processes).toEqual({ imap: 3, pop3: Math.min(availableParallelism(), 4) });
-    writeFileSync(join(cwd, 'yubin.config.yaml'), 'processes:\n  imap: 1\n  pop3: 2\n');
-    expect(loadConfig({ env: {}, cwd }).processes).toEqual({ imap: 1, pop3: 2 });
+    const c = loadConfig({
+      env: { YUBIN_SMTP_PROCESSES: '2', YUBIN_IMAP_PROCESSES: '3', YUBIN_POP3_PROCESSES: 'auto' },
+      cwd,
+    });
+    expect(c.processes).toEqual({ smtp: 2, imap: 3, pop3: Math.min(availableParallelism(), 4) });
+    writeFileSync(join(cwd, 'yubin.config.yaml'), 'processes:\n  smtp: 1\n  imap: 1\n  pop3: 2\n');
+    expect(loadConfig({ env: {}, cwd }).processes).toEqual({ smtp: 1, imap: 1, pop3: 2 });
     for (const bad of ['0', '65', 'many', '-1'])
       expect(() => loadConfig({ env: { YUBIN_IMAP_PROCESSES: bad }, cwd })).toThrow(/YUBIN_IMAP_PROCESSES/);
   });

@@ -86,6 +86,12 @@ export interface LimitsConfig {
  * processes, so a session may land on any of them.
  */
 export interface ProcessesConfig {
+  /**
+   * Env `YUBIN_SMTP_PROCESSES`; default 1. Inbound SMTP is spread; submission and the outbound
+   * queue stay in the first process. Each process commits (fsyncs) its own deliveries, so a second
+   * one costs CPU per message: on 2 cores it delivered no faster (bench, session 4).
+   */
+  readonly smtp: number;
   /** Env `YUBIN_IMAP_PROCESSES`; YAML/env `auto` (the default) = the CPU count, at most 4. */
   readonly imap: number;
   /** Env `YUBIN_POP3_PROCESSES`; default 1 (POP3 sessions are short, and logins already hash in threads). */
@@ -279,7 +285,7 @@ export const DEFAULTS = {
     maxLineLength: 64 * 1024, // RFC 7162 §4: clients may send lines of 8192 octets; leave headroom
     maxLiteralSize: 1 * MiB,
   },
-  processes: { imap: 'auto', pop3: 1 },
+  processes: { smtp: 1, imap: 'auto', pop3: 1 },
   auth: {
     allowPlaintextAuth: false,
     maxFailuresPerAddress: 10,
@@ -298,7 +304,7 @@ export const DEFAULTS = {
 } as const satisfies {
   ports: PortsConfig;
   limits: LimitsConfig;
-  processes: { imap: number | 'auto'; pop3: number | 'auto' };
+  processes: { smtp: number | 'auto'; imap: number | 'auto'; pop3: number | 'auto' };
   auth: AuthConfig;
   log: Omit<LogConfig, 'file'>;
   outbound: Omit<OutboundConfig, 'transportMap'>;
@@ -562,7 +568,7 @@ const SHAPE = {
     maxLineLength: true,
     maxLiteralSize: true,
   },
-  processes: { imap: true, pop3: true },
+  processes: { smtp: true, imap: true, pop3: true },
   auth: {
     allowPlaintextAuth: true,
     maxFailuresPerAddress: true,
@@ -768,6 +774,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     tls,
     limits,
     processes: {
+      smtp: resolveProcesses(
+        pick('processes.smtp', 'YUBIN_SMTP_PROCESSES', processesKind) ?? d.processes.smtp,
+      ),
       imap: resolveProcesses(
         pick('processes.imap', 'YUBIN_IMAP_PROCESSES', processesKind) ?? d.processes.imap,
       ),

@@ -4,6 +4,7 @@ export {
   POOL_MEMBER_ENV,
   type Pool,
   type PoolableService,
+  type PoolRole,
   runPooledService,
   type SocketServer,
   startPool,
@@ -17,7 +18,14 @@ export {
   runService,
   type ServiceContext,
 } from './service.js';
-export { createImapService, createPop3Service, startImap, startPop3, startSmtp } from './services.js';
+export {
+  createImapService,
+  createPop3Service,
+  createSmtpService,
+  startImap,
+  startPop3,
+  startSmtp,
+} from './services.js';
 export {
   createTlsProvider,
   DEV_BUNDLE_FILE,

@@ -21,17 +21,28 @@ export interface SocketServer {
   listen(options: { port: number; host: string; implicitTls?: boolean }): Promise<AddressInfo>;
   /** `refuse`: the pool is at a connection limit; the client gets the protocol's refusal. */
   accept(socket: net.Socket, options?: { implicitTls?: boolean; refuse?: boolean }): void;
-  close(): Promise<void>;
 }
 
 /** One port of a service, before it listens. */
-export type Endpoint = Omit<Listening, 'host'>;
-
-/** A service as the pool (or a single process) runs it: its server, not yet listening, and its ports. */
-export interface PoolableService {
+export interface Endpoint extends Omit<Listening, 'host'> {
+  /** What serves its connections (one server may serve several endpoints). */
   readonly server: SocketServer;
-  readonly endpoints: readonly Endpoint[];
+  /**
+   * Served by the pool's first process only (never handed over): for what must run once per
+   * service, e.g. SMTP submission, whose queue runner is in that process.
+   */
+  readonly firstProcessOnly?: boolean;
 }
+
+/** A service as the pool (or a single process) runs it: its servers, not yet listening, and its ports. */
+export interface PoolableService {
+  readonly endpoints: readonly Endpoint[];
+  /** Stops every server (sessions get the protocol's goodbye) and whatever else the service runs. */
+  close(): Promise<void>;
+}
+
+/** Which process of a pool a service is created in: members serve only handed-over connections. */
+export type PoolRole = 'first' | 'member';
 
 /** Set in the environment of the processes the pool starts: their index (1…processes-1). */
 export const POOL_MEMBER_ENV = 'YUBIN_POOL_MEMBER';
@@ -69,11 +80,11 @@ export async function listenAll(service: PoolableService, host: string): Promise
   const listening: Listening[] = [];
   try {
     for (const e of service.endpoints) {
-      const a = await service.server.listen({ port: e.port, host, implicitTls: e.tls === 'implicit' });
+      const a = await e.server.listen({ port: e.port, host, implicitTls: e.tls === 'implicit' });
       listening.push({ name: e.name, host: a.address, port: a.port, tls: e.tls });
     }
   } catch (err) {
-    await service.server.close();
+    await service.close();
     throw err;
   }
   return listening;
@@ -93,7 +104,7 @@ export function serveAsMember(service: PoolableService): void {
       const closed: ClosedMessage = { type: 'pool-closed', id: msg.id };
       if (process.connected) process.send?.(closed);
     });
-    service.server.accept(handle, { implicitTls: endpoint.tls === 'implicit' });
+    endpoint.server.accept(handle, { implicitTls: endpoint.tls === 'implicit' });
   });
 }
 
@@ -154,7 +165,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   };
 
   const serveHere = (socket: net.Socket, endpoint: Endpoint, refuse: boolean) => {
-    service.server.accept(socket, { implicitTls: endpoint.tls === 'implicit', refuse });
+    endpoint.server.accept(socket, { implicitTls: endpoint.tls === 'implicit', refuse });
     // Accepted paused (pauseOnConnect), so that no byte is read before a hand-over.
     socket.resume();
   };
@@ -171,7 +182,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       serveHere(socket, endpoint, true);
       return;
     }
-    const member = pick();
+    const member = endpoint.firstProcessOnly ? (members[0] as Member) : pick();
     const id = nextId++;
     connections.set(id, { member, address });
     member.open++;
@@ -299,7 +310,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
             proc.kill('SIGTERM');
           }),
       );
-      await Promise.all([stopListening(), ...stops, service.server.close()]);
+      await Promise.all([stopListening(), ...stops, service.close()]);
     },
   };
 }
@@ -309,13 +320,14 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
  * else as the first process of a pool, or as a member when the pool started this process.
  */
 export async function runPooledService(
-  app: 'imap' | 'pop3',
-  create: (ctx: ServiceContext) => Promise<PoolableService>,
+  app: 'imap' | 'pop3' | 'smtp',
+  create: (ctx: ServiceContext, role: PoolRole) => Promise<PoolableService>,
 ): Promise<void> {
   await runService(app, async (ctx) => {
-    const service = await create(ctx);
-    const close = () => service.server.close();
-    if (poolMemberIndex() !== null) {
+    const member = poolMemberIndex() !== null;
+    const service = await create(ctx, member ? 'member' : 'first');
+    const close = () => service.close();
+    if (member) {
       serveAsMember(service);
       return { listening: [], close };
     }

@@ -16,15 +16,18 @@ import {
 import { createPop3Server } from '@yubin/pop3-server';
 import { createSmtpIngress } from '@yubin/smtp-ingress';
 import { createSmtpSubmission } from '@yubin/smtp-submission';
-import { type Endpoint, listenAll, type PoolableService } from './pool.js';
+import { type Endpoint, listenAll, type PoolableService, type PoolRole, type SocketServer } from './pool.js';
 import type { RunningService, ServiceContext } from './service.js';
 
 /**
  * The SMTP process: ingress (MX, STARTTLS, SPF/DKIM/DMARC checks) on `config.ports.smtp`, RFC 6409
  * submission with STARTTLS on `config.ports.submission` and over implicit TLS (RFC 8314) on
- * `config.ports.submissions`, and the outbound queue runner for `config.paths.queue`.
+ * `config.ports.submissions`, and the outbound queue runner for `config.paths.queue`; not yet listening.
  */
-export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
+export async function createSmtpService(
+  ctx: ServiceContext,
+  role: PoolRole = 'first',
+): Promise<PoolableService> {
   const { config } = ctx;
   const dns = createDnsResolver({
     timeoutMs: config.inbound.dnsTimeoutMs,
@@ -104,21 +107,37 @@ export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
     submission.updateTls(material);
     submissions.updateTls(material);
   });
-  const smtp = await ingress.listen({ port: config.ports.smtp, host: config.bind });
-  const sub = await submission.listen({ port: config.ports.submission, host: config.bind });
-  const subs = await submissions.listen({ port: config.ports.submissions, host: config.bind });
-  await runner.start();
+  // The queue runner, and so submission (whose new messages kick it), live in the pool's first
+  // process only; the other processes take inbound mail (port 25), the bulk of the connections.
+  if (role === 'first') await runner.start();
   return {
-    listening: [
-      { name: 'SMTP', host: smtp.address, port: smtp.port, tls: 'starttls' },
-      { name: 'SUBMISSION', host: sub.address, port: sub.port, tls: 'starttls' },
-      { name: 'SUBMISSIONS', host: subs.address, port: subs.port, tls: 'implicit' },
+    endpoints: [
+      { name: 'SMTP', port: config.ports.smtp, tls: 'starttls', server: ingress },
+      {
+        name: 'SUBMISSION',
+        port: config.ports.submission,
+        tls: 'starttls',
+        server: submission,
+        firstProcessOnly: true,
+      },
+      {
+        name: 'SUBMISSIONS',
+        port: config.ports.submissions,
+        tls: 'implicit',
+        server: submissions,
+        firstProcessOnly: true,
+      },
     ],
     async close() {
       await Promise.all([ingress.close(), submission.close(), submissions.close()]);
-      await runner.stop();
+      if (role === 'first') await runner.stop();
     },
   };
+}
+
+/** SMTP in this process alone (the test kit; `apps/smtp` runs it through the process pool). */
+export async function startSmtp(ctx: ServiceContext): Promise<RunningService> {
+  return startAlone(await createSmtpService(ctx), ctx);
 }
 
 /** POP3 (with STLS) on `config.ports.pop3` and POP3S on `config.ports.pop3s`, not yet listening. */
@@ -138,7 +157,10 @@ export async function createPop3Service(ctx: ServiceContext): Promise<PoolableSe
     },
     transcript: config.log.transcript,
   });
-  return { server, endpoints: bothPorts('POP3', config.ports.pop3, config.ports.pop3s) };
+  return {
+    endpoints: bothPorts(server, 'POP3', config.ports.pop3, config.ports.pop3s),
+    close: () => server.close(),
+  };
 }
 
 /** IMAP (with STARTTLS) on `config.ports.imap` and IMAPS on `config.ports.imaps`, not yet listening. */
@@ -164,14 +186,22 @@ export async function createImapService(ctx: ServiceContext): Promise<PoolableSe
     },
     transcript: config.log.transcript,
   });
-  return { server, endpoints: bothPorts('IMAP', config.ports.imap, config.ports.imaps) };
+  return {
+    endpoints: bothPorts(server, 'IMAP', config.ports.imap, config.ports.imaps),
+    close: () => server.close(),
+  };
 }
 
 /** The plaintext port (upgradable with STARTTLS/STLS) and the implicit-TLS one (RFC 8314 §3.3). */
-function bothPorts(name: 'POP3' | 'IMAP', plainPort: number, securePort: number): Endpoint[] {
+function bothPorts(
+  server: SocketServer,
+  name: 'POP3' | 'IMAP',
+  plainPort: number,
+  securePort: number,
+): Endpoint[] {
   return [
-    { name, port: plainPort, tls: 'starttls' },
-    { name: `${name}S`, port: securePort, tls: 'implicit' },
+    { name, port: plainPort, tls: 'starttls', server },
+    { name: `${name}S`, port: securePort, tls: 'implicit', server },
   ];
 }
 
@@ -186,5 +216,5 @@ export async function startImap(ctx: ServiceContext): Promise<RunningService> {
 }
 
 async function startAlone(service: PoolableService, ctx: ServiceContext): Promise<RunningService> {
-  return { listening: await listenAll(service, ctx.config.bind), close: () => service.server.close() };
+  return { listening: await listenAll(service, ctx.config.bind), close: () => service.close() };
 }

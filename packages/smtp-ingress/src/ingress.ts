@@ -5,7 +5,7 @@
  * Layering: `smtp-server` is the protocol engine (parser, state machine, ESMTP extensions); this
  * module supplies its hooks — policy at RCPT, routing, and the begin → body → commit/abort delivery.
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -105,6 +105,8 @@ export interface SmtpIngressOptions {
 
 export interface SmtpIngress {
   listen(options: { port: number; host: string }): Promise<AddressInfo>;
+  /** Serves a connection accepted elsewhere (see SmtpListener.accept). */
+  accept(socket: Socket, options?: { refuse?: boolean }): void;
   /** Replaces the STARTTLS certificate for new connections. */
   updateTls(tls: SmtpTls): void;
   close(): Promise<void>;
@@ -508,6 +510,7 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
   });
   return {
     listen: listener.listen,
+    accept: listener.accept,
     updateTls: listener.updateTls,
     close: listener.close,
     connections: () => open,

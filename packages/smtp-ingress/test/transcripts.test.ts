@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { LineSession, transcript } from '@yubin/store-testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, inbox, startIngress } from './helpers.js';
@@ -340,6 +341,48 @@ describe('SMTP ingress limits', () => {
       );
       expect(await inbox(h.store, 'alice@yubin.test')).toHaveLength(0);
     } finally {
+      await h.close();
+    }
+  });
+
+  it('serves a socket accepted elsewhere (a process pool hands it over), or greets it with 421 when told to refuse', async () => {
+    const h = await startIngress();
+    let refuse = false;
+    const front = net.createServer({ pauseOnConnect: true }, (socket) => {
+      h.ingress.accept(socket, { refuse });
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const port = (front.address() as net.AddressInfo).port;
+    try {
+      await transcript(
+        { port },
+        `
+        S: 220 *
+        C: HELO client.example
+        S: 250 *
+        C: MAIL FROM:<a@example.org>
+        S: 250 *
+        C: RCPT TO:<alice@yubin.test>
+        S: 250 *
+        C: DATA
+        S: 354 *
+        C: Subject: handed over
+        C:
+        C: hi
+        C: .
+        S: 250 *
+        C: QUIT
+        S: 221 *
+      `,
+      );
+      expect(await inbox(h.store, 'alice@yubin.test')).toHaveLength(1);
+      refuse = true;
+      const c = await LineSession.connect({ port });
+      expect(await c.readLine()).toMatch(/^421 4\.7\.0 \S+ Too many connections, try again later$/);
+      await c.waitClosed();
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
       await h.close();
     }
   });

@@ -5,7 +5,7 @@
  * delivery or the durable outbound queue — all durable before `250`.
  */
 
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -86,6 +86,8 @@ export interface SmtpSubmissionOptions {
 
 export interface SmtpSubmission {
   listen(options: { port: number; host: string }): Promise<AddressInfo>;
+  /** Serves a connection accepted elsewhere (see SmtpListener.accept in @yubin/smtp-ingress). */
+  accept(socket: Socket, options?: { refuse?: boolean }): void;
   updateTls(tls: SmtpTls): void;
   close(): Promise<void>;
 }
