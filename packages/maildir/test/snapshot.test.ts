@@ -96,4 +96,31 @@ describe('snapshot of a folder listing (yubin-snapshot)', () => {
     expect(await uids(newProcess())).toEqual([1, 2, 3, 4]);
     expect(await uids(s)).toEqual([1, 2, 3, 4]);
   });
+
+  it('writes and reads back a snapshot of thousands of messages (written in slices), and lists the folder when the file is torn or damaged', async () => {
+    const md = MAILDIR(root);
+    const old = Math.floor(Date.now() / 1000) - 10;
+    const body = 'Subject: bulk\r\n\r\nbody\r\n';
+    const names: string[] = [];
+    for (let i = 0; i < 5000; i++) names.push(`${old}.M${i}P7Q${i}.bulk,S=${body.length}:2,S`);
+    await Promise.all(names.map((n) => writeFile(join(md, 'cur', n), body)));
+    await setMtime(join(md, 'new'), old);
+    await setMtime(join(md, 'cur'), old);
+    const listed = await uids(newProcess());
+    expect(listed).toHaveLength(5003);
+    // Written once the background fill has the dates the names do not carry.
+    for (let i = 0; i < 200 && !(await readdir(md)).includes(SNAPSHOT); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const text = await readFile(join(md, SNAPSHOT), 'utf8');
+    expect(text.split('\n')).toHaveLength(5003 + 2);
+    // From the snapshot alone: a file slipped in unseen (mtime put back) is not there.
+    await writeFile(join(md, 'cur', `${old}.M9P9Q9.elsewhere,S=20:2,`), 'Subject: x\r\n\r\nbody\r\n');
+    await setMtime(join(md, 'cur'), old);
+    expect(await uids(newProcess())).toEqual(listed);
+    // Torn (a crash while it was written: no fsync) or damaged: the folder is listed instead.
+    await writeFile(join(md, SNAPSHOT), text.slice(0, text.length >> 1));
+    expect(await uids(newProcess())).toHaveLength(5004);
+    await writeFile(join(md, SNAPSHOT), text.replace(/\t5003\n/, '\t9007199254740991\n'));
+    expect(await uids(newProcess())).toHaveLength(5004);
+  });
 });
