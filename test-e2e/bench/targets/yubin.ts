@@ -6,10 +6,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openAccounts } from '@yubin/accounts';
+import { AUTO_PROCESSES_MAX } from '@yubin/config';
 import { createMaildirStore } from '@yubin/maildir';
 import { freePort, REPO_ROOT } from '../../src/index.js';
 import { findDescendant } from '../lib/proc.js';
@@ -164,7 +165,7 @@ export async function startYubin(options: YubinOptions): Promise<Target> {
     adopt: async () => {},
     stop,
     notes: [
-      `npm start (3 processes: smtp, pop3, imap) on data folder ${dataDir}`,
+      `npm start on data folder ${dataDir}: services smtp, pop3, imap with the default process counts (processes.smtp 1, processes.pop3 1, processes.imap auto = ${Math.min(availableParallelism(), AUTO_PROCESSES_MAX)} on this machine)`,
       `limits.maxConnections and limits.maxConnectionsPerAddress raised to ${limit} (all load comes from 127.0.0.1)`,
       'passwords: yubin default scrypt (ln=15, r=8, p=1)',
     ],
