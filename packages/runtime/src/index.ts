@@ -1,3 +1,4 @@
+export { RestartBackoff } from './backoff.js';
 export {
   type Endpoint,
   listenAll,

@@ -14,6 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
 import type { Log } from '@yubin/core';
+import { RestartBackoff } from './backoff.js';
 import { type Listening, runService, type ServiceContext } from './service.js';
 
 /** A server that can listen itself or serve sockets accepted by the pool. */
@@ -60,7 +61,6 @@ interface ClosedMessage {
   readonly id: number;
 }
 
-const MAX_BACKOFF_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 function isMessage<T extends { type: string }>(msg: unknown, type: T['type']): msg is T {
@@ -116,8 +116,7 @@ interface Member {
   ready: boolean;
   /** Connections handed to it and not yet reported closed. */
   open: number;
-  restarts: number;
-  startedAt: number;
+  readonly backoff: RestartBackoff;
   /** Resolved once the member first reports ready or exits: the pool is ready when all have. */
   settle: (() => void) | undefined;
 }
@@ -140,7 +139,7 @@ export interface Pool {
 export async function startPool(options: PoolOptions): Promise<Pool> {
   const { service, limits, log } = options;
   const members: Member[] = [
-    { index: 0, proc: null, ready: true, open: 0, restarts: 0, startedAt: Date.now(), settle: undefined },
+    { index: 0, proc: null, ready: true, open: 0, backoff: new RestartBackoff(), settle: undefined },
   ];
   const connections = new Map<number, { member: Member; address: string }>();
   const perAddress = new Map<string, number>();
@@ -215,7 +214,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     member.proc = proc;
-    member.startedAt = Date.now();
+    member.backoff.started();
     proc.on('message', (msg: unknown) => {
       if (isMessage<ClosedMessage>(msg, 'pool-closed')) release(msg.id);
       else if (isMessage<{ type: 'ready' }>(msg, 'ready')) {
@@ -233,9 +232,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       member.open = 0;
       member.settle?.();
       if (closing) return;
-      if (Date.now() - member.startedAt > 60_000) member.restarts = 0;
-      const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** member.restarts);
-      member.restarts++;
+      const delay = member.backoff.next();
       log.error({ member: member.index, code, signal, restartInMs: delay }, 'pool member exited, restarting');
       setTimeout(() => {
         if (!closing) spawn(member);
@@ -275,8 +272,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       proc: null,
       ready: false,
       open: 0,
-      restarts: 0,
-      startedAt: Date.now(),
+      backoff: new RestartBackoff(),
       settle: undefined,
     };
     members.push(member);

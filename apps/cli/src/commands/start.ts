@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '@yubin/config';
 import type { Log } from '@yubin/core';
-import { ensureTlsFiles, type Listening, type ReadyMessage } from '@yubin/runtime';
+import { ensureTlsFiles, type Listening, type ReadyMessage, RestartBackoff } from '@yubin/runtime';
 import { prepareAccounts } from '../first-run.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -21,7 +21,6 @@ type Service = (typeof SERVICES)[number];
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
-const MAX_BACKOFF_MS = 30_000;
 
 /** Written for tools (`yubin send`, tests) that need the actual ports. */
 export const RUN_STATE_FILE = join('run', 'listening.json');
@@ -30,8 +29,7 @@ interface Child {
   service: Service;
   process: ChildProcess | undefined;
   listening?: readonly Listening[];
-  restarts: number;
-  startedAt: number;
+  readonly backoff: RestartBackoff;
 }
 
 function isReady(msg: unknown): msg is ReadyMessage {
@@ -61,7 +59,7 @@ export async function startCommand(
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.process = proc;
-    child.startedAt = Date.now();
+    child.backoff.started();
     proc.on('message', (msg: unknown) => {
       if (isReady(msg)) {
         child.listening = msg.listening;
@@ -71,10 +69,7 @@ export async function startCommand(
     proc.on('exit', (code, signal) => {
       child.process = undefined;
       if (stopping) return;
-      // A service that stayed up a minute gets a fresh backoff.
-      if (Date.now() - child.startedAt > 60_000) child.restarts = 0;
-      const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** child.restarts);
-      child.restarts++;
+      const delay = child.backoff.next();
       log.error({ service: child.service, code, signal, restartInMs: delay }, 'service exited, restarting');
       setTimeout(() => {
         if (!stopping) spawnChild(child);
@@ -97,7 +92,7 @@ export async function startCommand(
       }),
   );
   for (const service of SERVICES) {
-    const child: Child = { service, process: undefined, restarts: 0, startedAt: Date.now() };
+    const child: Child = { service, process: undefined, backoff: new RestartBackoff() };
     children.set(service, child);
     spawnChild(child);
   }
