@@ -1,6 +1,6 @@
 // Server-level behaviour: framing, limits, autologout, shutdown, transcript logging (STYLE.md §3.3, §5, §8).
-import net, { type AddressInfo } from 'node:net';
 import type { Log } from '@yubin/core';
+import { startHandOverFront } from '@yubin/store-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineSession, message, seed, startServer, type TestServer, transcript } from './helpers.js';
 
@@ -83,12 +83,8 @@ describe('server', () => {
   it('serves a socket accepted elsewhere (a process pool hands it over), or refuses it when told', async () => {
     const own = await startServer();
     let refuse = false;
-    const front = net.createServer({ pauseOnConnect: true }, (socket) => {
-      own.server.accept(socket, { refuse });
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    const port = (front.address() as AddressInfo).port;
+    const front = await startHandOverFront((socket) => own.server.accept(socket, { refuse }));
+    const { port } = front;
     try {
       await transcript(
         { port },
@@ -103,7 +99,7 @@ describe('server', () => {
       expect(await extra.readLine()).toBe('* BYE [UNAVAILABLE] Too many connections');
       await extra.waitClosed();
     } finally {
-      await new Promise((resolve) => front.close(resolve));
+      await front.close();
       await own.close();
     }
   });

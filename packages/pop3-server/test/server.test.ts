@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { INBOX, type MailAccount, type MailboxView, type MailStore } from '@yubin/core';
-import { createMemoryStore, LineSession, transcript } from '@yubin/store-testing';
+import { createMemoryStore, LineSession, startHandOverFront, transcript } from '@yubin/store-testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPop3Server } from '../src/index.js';
 import {
@@ -195,12 +195,8 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
     pop = await startPop3({ tls: true });
     let refuse = false;
     let implicitTls = false;
-    const front = net.createServer({ pauseOnConnect: true }, (socket) => {
-      pop.server.accept(socket, { refuse, implicitTls });
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    const port = (front.address() as net.AddressInfo).port;
+    const front = await startHandOverFront((socket) => pop.server.accept(socket, { refuse, implicitTls }));
+    const { port } = front;
     try {
       await transcript({ port }, 'S: +OK *\nC: QUIT\nS: +OK *');
       implicitTls = true;
@@ -208,7 +204,7 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
       refuse = true;
       await transcript({ port, tls: true }, 'S: -ERR [SYS/TEMP] too many connections');
     } finally {
-      await new Promise((resolve) => front.close(resolve));
+      await front.close();
     }
   });
 

@@ -1,5 +1,4 @@
-import net from 'node:net';
-import { LineSession, transcript } from '@yubin/store-testing';
+import { LineSession, startHandOverFront, transcript } from '@yubin/store-testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, inbox, startIngress } from './helpers.js';
 import { selfSignedCert } from './tls-fixture.js';
@@ -348,12 +347,8 @@ describe('SMTP ingress limits', () => {
   it('serves a socket accepted elsewhere (a process pool hands it over), or greets it with 421 when told to refuse', async () => {
     const h = await startIngress();
     let refuse = false;
-    const front = net.createServer({ pauseOnConnect: true }, (socket) => {
-      h.ingress.accept(socket, { refuse });
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    const port = (front.address() as net.AddressInfo).port;
+    const front = await startHandOverFront((socket) => h.ingress.accept(socket, { refuse }));
+    const { port } = front;
     try {
       await transcript(
         { port },
@@ -382,7 +377,7 @@ describe('SMTP ingress limits', () => {
       expect(await c.readLine()).toMatch(/^421 4\.7\.0 \S+ Too many connections, try again later$/);
       await c.waitClosed();
     } finally {
-      await new Promise((resolve) => front.close(resolve));
+      await front.close();
       await h.close();
     }
   });

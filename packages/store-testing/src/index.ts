@@ -24,7 +24,7 @@ export {
   type MemoryStoreOp,
   type MemoryStoreOptions,
 } from './memory-store.js';
-export { connectSocket, eventually, RawClient } from './raw-client.js';
+export { connectSocket, eventually, RawClient, startHandOverFront } from './raw-client.js';
 export { canonicalFlags, normalizeMailboxName, sortFlags, toCrlf, uidlFor } from './store-rules.js';
 export { type TestCertificate, testCertificate } from './tls.js';
 export {

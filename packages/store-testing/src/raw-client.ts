@@ -16,6 +16,24 @@ export async function eventually(predicate: () => boolean, timeoutMs = 2_000): P
 }
 
 /** A connected socket to 127.0.0.1:`port`, over implicit TLS (any certificate) when `secure`. */
+/**
+ * A listener that accepts like a process pool's first process (paused, not a byte read) and hands
+ * each socket to `accept` (a server's `accept()`), for testing the hand-over path.
+ */
+export async function startHandOverFront(
+  accept: (socket: net.Socket) => void,
+): Promise<{ readonly port: number; close(): Promise<void> }> {
+  const front = net.createServer({ pauseOnConnect: true }, (socket) => {
+    accept(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (front.address() as net.AddressInfo).port,
+    close: () => new Promise<void>((resolve) => front.close(() => resolve())),
+  };
+}
+
 export async function connectSocket(port: number, secure = false): Promise<net.Socket> {
   const socket = secure
     ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false })
