@@ -44,10 +44,17 @@ export interface Stack {
 const PORT_RANGE = { from: 20_000, to: 32_767 };
 
 /** A port nothing listens on now, from PORT_RANGE (random, so parallel test files rarely meet). */
+/** Ports this process has handed out: two random draws for one stack once gave the same port. */
+const given = new Set<number>();
+
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from + 1));
-    if (await canListen(port)) return port;
+    if (given.has(port)) continue;
+    if (await canListen(port)) {
+      given.add(port);
+      return port;
+    }
   }
   throw new Error(`no free port in ${PORT_RANGE.from}-${PORT_RANGE.to}`);
 }
