@@ -3,7 +3,7 @@
  * ports, and stops it. Tests then talk to it only through the network.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -161,15 +161,63 @@ export async function startStack(
       await yubin(['user', 'add', address, '--password-stdin'], password);
     },
     async stop() {
-      if (child.exitCode === null && child.pid) {
-        process.kill(-child.pid, 'SIGTERM');
-        const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 15_000);
+      const group = child.pid;
+      if (group !== undefined && (await groupAlive(group))) {
+        signalGroup(group, 'SIGTERM');
+        // npm's exit is not the stack's: the `sh -c` between npm and the launcher dies on the
+        // signal at once, npm follows, and the services may still be finishing their writes into
+        // the data folder. Wait for every process of the group.
+        const deadline = Date.now() + 15_000;
+        while (await groupAlive(group)) {
+          if (Date.now() > deadline) {
+            signalGroup(group, 'SIGKILL');
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         await exited;
-        clearTimeout(timer);
       }
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // ESRCH: nothing left in the group.
+  }
+}
+
+/**
+ * Whether a process of the group still runs. Zombies do not count: an orphan's zombie may never be
+ * reaped where PID 1 does not reap (containers), and a zombie writes nothing.
+ */
+async function groupAlive(group: number): Promise<boolean> {
+  let pids: string[];
+  try {
+    pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  } catch {
+    // No procfs: fall back to the signal probe, which counts zombies.
+    try {
+      process.kill(-group, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  for (const pid of pids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+      // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses, so split after the last ')'.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === group && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false;
 }
 
 /** Reads the launcher's record of where each service listens. */
