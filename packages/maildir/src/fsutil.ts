@@ -27,6 +27,11 @@ export const fd = {
   stat(f: number): Promise<fs.Stats> {
     return new Promise((resolve, reject) => fs.fstat(f, (err, st) => (err ? reject(err) : resolve(st))));
   },
+  /** `writeAll` on the event loop, for small writes into the page cache (see SYNC_WRITE_MAX). */
+  writeAllSync(f: number, buffers: readonly Buffer[]): void {
+    let rest = buffers.filter((b) => b.length > 0);
+    while (rest.length > 0) rest = skipBytes(rest, fs.writevSync(f, rest));
+  },
   /** Writes all of `buffers` (a short write is continued). */
   async writeAll(f: number, buffers: readonly Buffer[]): Promise<void> {
     let rest = buffers.filter((b) => b.length > 0);

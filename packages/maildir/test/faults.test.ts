@@ -120,8 +120,8 @@ vi.mock('node:fs', async (importOriginal) => {
       if (failing('rename', to)) return process.nextTick(cb, enospc('rename', to));
       real.rename(from, to, cb);
     },
-    // The synchronous calls of the small-write paths (fsutil.ts writeDurableFile, appendDurable;
-    // lock.ts createLock): the same faults.
+    // The synchronous calls of the small-write paths (fsutil.ts writeDurableFile, appendDurable,
+    // a small delivery's commit; lock.ts createLock): the same faults.
     openSync: (...args: Parameters<typeof real.openSync>) => {
       const f = real.openSync(...args);
       paths.set(f, String(args[0]));
@@ -135,6 +135,11 @@ vi.mock('node:fs', async (importOriginal) => {
       const path = paths.get(args[0] as number);
       if (failing('write', path)) throw enospc('write', path as string);
       return (real.writeSync as (...a: unknown[]) => number)(...args);
+    },
+    writevSync: (...args: unknown[]) => {
+      const path = paths.get(args[0] as number);
+      if (failing('write', path)) throw enospc('write', path as string);
+      return (real.writevSync as (...a: unknown[]) => number)(...args);
     },
     writeFileSync: (...args: Parameters<typeof real.writeFileSync>) => {
       if (!failing('writeFile', String(args[0]))) return real.writeFileSync(...args);
