@@ -114,7 +114,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
   }
 
   folder(canonical: string): Folder {
-    return this.ctx.folder(this.folderPath(canonical), this.maildir);
+    return this.ctx.folder(this.folderPath(canonical), this.maildir, { user: this.user, mailbox: canonical });
   }
 
   async exists(canonical: string): Promise<boolean> {

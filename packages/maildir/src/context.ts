@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Log } from '@yubin/core';
-import { Folder } from './folder.js';
+import { Folder, type FolderOwner } from './folder.js';
 import { withDotlock } from './lock.js';
 import type { QuotaLimits } from './quota.js';
 import { FolderWatcher } from './watch.js';
@@ -36,10 +36,10 @@ export class StoreContext {
     return `${secs}.M${usecs}P${process.pid}Q${++this.counter}.${this.host}`;
   }
 
-  folder(path: string, maildir: string): Folder {
+  folder(path: string, maildir: string, owner: FolderOwner): Folder {
     let folder = this.folders.get(path);
     if (!folder) {
-      folder = new Folder(path, () => allocateUidValidity(maildir), this.log);
+      folder = new Folder(path, () => allocateUidValidity(maildir), this.log, owner);
       this.folders.set(path, folder);
     }
     return folder;

@@ -2,7 +2,9 @@
  * Delivery per the Maildir spec (cr.yp.to/proto/maildir.html): one tmp/ file per target, written,
  * its mtime set to the internal date and fsync'd, then renamed into new/ and the directory fsync'd.
  * All or nothing: when any copy fails, the copies already made are removed. Concurrent deliveries
- * into one folder share the directory fsync and the UID assignment (group-commit.ts).
+ * into one folder share the directory fsync (group-commit.ts). A delivery does not number its file:
+ * the next reader's scan gives UIDs to everything new with one uidlist append (folder.ts), so the
+ * ingest path takes no uidlist lock (a dotlock file made and removed each time) at all.
  *
  * The per-message path is the cost of SMTP ingest, so it makes few system calls: the body is kept
  * in memory up to FLUSH_BYTES and written with one writev(), the tmp/ directory is only created when
@@ -25,7 +27,7 @@ import type { MaildirAccount } from './account.js';
 import type { StoreContext } from './context.js';
 import type { Folder } from './folder.js';
 import { CrlfNormalizer, fd, renameFile, SYNC_WRITE_MAX } from './fsutil.js';
-import { assignUidLater, syncDirShared } from './group-commit.js';
+import { syncDirShared } from './group-commit.js';
 import { errnoCode } from './lock.js';
 import { canonicalName } from './names.js';
 
@@ -275,31 +277,24 @@ export async function beginDelivery(
         await cleanup();
         throw commitError(err, 'commit delivery');
       }
-      // Durable from here on: the rest only saves work for readers, and does not hold up the reply.
-      // The UID comes a moment later, shared with the folder's other deliveries (readers that sync
-      // first number the file themselves); the log gets it with the trace id.
+      // Durable from here on. The index line (size, date, trace id) is written before the answer,
+      // so that the reader that numbers the file (readers do, at their next scan, as Dovecot does
+      // for Postfix's deliveries: no uidlist lock per message here) logs and shows its trace id.
       return Promise.all(
         copies.map(async (c): Promise<DeliveredCopy> => {
           const name = c.name as string;
           const size = sizeOf(c);
           try {
             await Promise.all([
-              // The index line before the UID: a reader that learns the UID finds size, date and trace.
               c.folder.remember(name, size, date, request.traceId),
               c.account.addUsage(size, 1),
             ]);
-            assignUidLater(c.folder, name, (uid, err) => {
-              const fields = {
-                user: c.account.user,
-                mailbox: c.mailbox,
-                location: name,
-                trace: request.traceId,
-              };
-              if (uid !== undefined) ctx.log.info({ ...fields, uid }, 'uid assigned');
-              else if (err !== undefined) ctx.log.warn({ ...fields, err }, 'uid assignment deferred');
-            });
           } catch (err) {
-            ctx.log.warn({ user: c.account.user, err, trace: request.traceId }, 'uid assignment deferred');
+            // Both are caches (Maildir++ recounts a quota file it cannot trust): the mail is safe.
+            ctx.log.warn(
+              { user: c.account.user, err, trace: request.traceId },
+              'delivery bookkeeping failed',
+            );
           }
           return { user: c.account.user, mailbox: c.mailbox, location: name, size };
         }),

@@ -168,6 +168,13 @@ function dateFromName(base: string): number {
  */
 const DATE_FILL_SLICE = 256;
 
+/** Whose folder it is, for log lines. */
+export interface FolderOwner {
+  readonly user: string;
+  /** The canonical mailbox name (`INBOX`, `Archive/2024`). */
+  readonly mailbox: string;
+}
+
 export interface Scan {
   readonly uidValidity: number;
   readonly nextUid: number;
@@ -385,6 +392,7 @@ export class Folder {
     readonly path: string,
     private readonly allocateUidValidity: () => Promise<number>,
     private readonly log: Log,
+    private readonly owner: FolderOwner,
   ) {
     this.uidlistPath = join(path, UIDLIST);
     this.keywordsFile = new SmallFile(join(path, KEYWORDS));
@@ -455,9 +463,14 @@ export class Folder {
 
   /**
    * Lists the folder with UIDs. Without the lock when the uidlist already knows every file; else,
-   * under the lock, assigns UIDs to new files in delivery order and rewrites the uidlist.
+   * under the lock, assigns UIDs to new files in delivery order: appended to the uidlist when they
+   * are all that changed (deliveries, the usual case), else by rewriting it.
    */
-  async scan(): Promise<Scan> {
+  scan(): Promise<Scan> {
+    return this.scanWith(true);
+  }
+
+  private async scanWith(appendNew: boolean): Promise<Scan> {
     const at = Date.now();
     const n = stampDirSync(this.sub('new'));
     const c = stampDirSync(this.sub('cur'));
@@ -475,17 +488,29 @@ export class Folder {
     const stamps: ListingStamps = { new: listed.new, cur: listed.cur, uidlist: uidlistStamp, at: listed.at };
     if (current && list) {
       const byBase = current.byBase;
-      let unknown = 0;
-      for (const base of files.keys()) if (!byBase.has(base)) unknown++;
-      if (unknown === 0) {
-        let missing = list.entries.length - files.size;
-        if (missing > 0) {
-          // readdir() may skip an entry renamed during the listing: look twice before calling it gone.
-          files = union(files, await this.readFiles());
-          missing = list.entries.length - countKnown(list, files);
+      let unknown: string[] = [];
+      for (const base of files.keys()) if (!byBase.has(base)) unknown.push(base);
+      let missing = list.entries.length - (files.size - unknown.length);
+      if (missing > 0) {
+        // readdir() may skip an entry renamed during the listing: look twice before calling it gone.
+        files = union(files, await this.readFiles());
+        missing = list.entries.length - countKnown(list, files);
+        unknown = [...files.keys()].filter((base) => !byBase.has(base));
+      }
+      if (missing <= Math.max(UIDLIST_DEAD_REWRITE, list.entries.length / 4)) {
+        if (unknown.length === 0) return this.finish(list, files, stamps);
+        if (appendNew) {
+          // Files delivered since (SMTP does not number its deliveries; Postfix + Dovecot work the
+          // same way) get their UIDs by one append under the lock, in delivery order: a reader that
+          // follows a busy folder pays for what is new, not for the whole uidlist each time. Then
+          // listed again, once; what is still unknown after that is left to a rewrite.
+          const names = sortByDelivery(unknown).map((base) => (files.get(base) as FileRef).name);
+          const added: UidlistEntry[] = [];
+          await this.assign(names, { added });
+          const numbered = await this.scanWith(false);
+          this.logNumbered(added);
+          return numbered;
         }
-        if (missing <= Math.max(UIDLIST_DEAD_REWRITE, list.entries.length / 4))
-          return this.finish(list, files, stamps);
       }
     }
     // Without a uidlist, the listing just made serves under the lock too if there is still none
@@ -516,7 +541,12 @@ export class Folder {
     }
     const unknown = sortByDelivery([...files.keys()].filter((base) => !byBase.has(base)));
     let nextUid = list.nextUid;
-    for (const base of unknown) entries.push({ uid: nextUid++, name: (files.get(base) as FileRef).name });
+    const added: UidlistEntry[] = [];
+    for (const base of unknown) {
+      const entry = { uid: nextUid++, name: (files.get(base) as FileRef).name };
+      entries.push(entry);
+      added.push(entry);
+    }
     const updated: Uidlist = { uidValidity: list.uidValidity, nextUid, guid: list.guid, entries };
     const text = serializeUidlist(updated);
     await this.uidRecord.rewriting(updated);
@@ -525,7 +555,14 @@ export class Folder {
     // (then the snapshot is not trusted, as the size differs).
     const written = stampFileSync(this.uidlistPath);
     const uidlist = written && written.size === Buffer.byteLength(text) ? written : null;
-    return this.finish(updated, files, { new: listed.new, cur: listed.cur, uidlist, at: listed.at });
+    const scan = await this.finish(updated, files, {
+      new: listed.new,
+      cur: listed.cur,
+      uidlist,
+      at: listed.at,
+    });
+    this.logNumbered(added);
+    return scan;
   }
 
   /**
@@ -540,7 +577,7 @@ export class Folder {
    */
   async assign(
     names: readonly string[],
-    options: { onlyIfInNew?: boolean; numberNewFirst?: boolean } = {},
+    options: { onlyIfInNew?: boolean; numberNewFirst?: boolean; added?: UidlistEntry[] } = {},
   ): Promise<Map<string, number>> {
     return this.locked(async (lock) => {
       const current = await this.uidlist.read();
@@ -588,11 +625,23 @@ export class Folder {
         await appendDurable(this.uidlistPath, lines);
         this.uidlist.appended(lines, added, statSync(this.uidlistPath, { throwIfNoEntry: false }));
         await this.uidRecord.assigned({ uidValidity: list.uidValidity, nextUid: next });
+        options.added?.push(...added);
       }
       // Every file new/ held when stamped is numbered now (those waiting, and ours).
       if (newStamp) this.newSettled = newStamp;
       return result;
     });
+  }
+
+  /**
+   * The trace log's line for each delivered message this process just numbered (the index, read by
+   * the scan, knows its trace id); files without one (a copy made by hand) need no line.
+   */
+  private logNumbered(added: readonly UidlistEntry[]): void {
+    for (const { uid, name } of added) {
+      const trace = this.meta.get(baseOf(name))?.trace;
+      if (trace !== undefined) this.log.info({ ...this.owner, location: name, uid, trace }, 'uid assigned');
+    }
   }
 
   /** Makes sure every keyword has a letter; returns the folder's keyword list. */

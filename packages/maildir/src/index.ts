@@ -3,7 +3,6 @@ import { type Delivery, type DeliveryRequest, type Log, type MailStore, nullLog 
 import { MaildirAccount } from './account.js';
 import { StoreContext, sanitizeHost } from './context.js';
 import { beginDelivery } from './delivery.js';
-import { flushDeferredUids } from './group-commit.js';
 
 export {
   DEFAULT_FOLDERS,
@@ -68,8 +67,6 @@ export function createMaildirStore(options: MaildirStoreOptions): MailStore {
     account,
     beginDelivery: (request: DeliveryRequest): Promise<Delivery> => beginDelivery(ctx, account, request),
     async close() {
-      // Deliveries of the last moments get their UIDs (and log lines) before the process goes.
-      await flushDeferredUids().catch(() => {});
       ctx.close();
       await ctx.quiesce();
     },

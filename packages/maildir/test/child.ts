@@ -1,9 +1,17 @@
-/** Child process for the cross-process tests: `deliver <root> <count>` or `churn <root> <ms>`. */
+/**
+ * Child process for the cross-process tests: `deliver <root> <count>` (each delivery then numbered
+ * by a reader in this process, as readers number deliveries), `churn <root> <ms>` or `once <root>`.
+ */
 import { createMaildirStore } from '../src/index.js';
 
 const [mode, root, arg] = process.argv.slice(2) as [string, string, string];
 const store = createMaildirStore({ root, hostname: 'test.host' });
 const user = 'alice@yubin.test';
+
+async function number(): Promise<void> {
+  const view = await store.account(user).open('INBOX', { readOnly: true });
+  await view.close();
+}
 
 async function main(): Promise<void> {
   if (mode === 'deliver') {
@@ -11,6 +19,7 @@ async function main(): Promise<void> {
       const d = await store.beginDelivery({ targets: [{ user }] });
       d.body.end(`Subject: ${process.pid} ${i}\n\nbody ${i}\n`);
       await d.commit();
+      await number();
     }
   } else if (mode === 'churn') {
     // Opens read-write (claims new/ → cur/), flags, and moves some messages to Archive and back.
@@ -44,6 +53,7 @@ async function main(): Promise<void> {
     const d = await store.beginDelivery({ targets: [{ user }] });
     d.body.end('Subject: ping\r\n\r\nhi\r\n');
     await d.commit();
+    await number();
   }
   await store.close();
 }

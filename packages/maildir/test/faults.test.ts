@@ -11,7 +11,6 @@ import { readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { INBOX, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flushDeferredUids } from '../src/group-commit.js';
 import { INDEX, parseUidlist, UIDLIST } from '../src/index.js';
 import { readUidRecord, serializeUidRecord, UIDNEXT } from '../src/uid-record.js';
 import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
@@ -299,10 +298,10 @@ describe('disk full (ENOSPC injected at the file layer)', () => {
 async function seed(n: number): Promise<Array<{ uid: number; flags: readonly string[]; body: string }>> {
   for (let i = 1; i <= n; i++) {
     await deliver(s, [ALICE], `Subject: m${i}\r\n\r\nbody ${i}\r\n`);
-    // Delivery numbers its file a moment later, with one uidlist append: run it now, once per
-    // message (the torn-line cases below cut the last append), and never later, against the
-    // damage a test then does.
-    await flushDeferredUids();
+    // A reader numbers each delivery with one uidlist append: once per message here (the
+    // torn-line cases below cut the last append), and never later, against the damage a test does.
+    const reader = await s.account(ALICE).open(INBOX, { readOnly: true });
+    await reader.close();
   }
   const view = await s.account(ALICE).open(INBOX);
   await view.setFlags([2, 4], 'add', ['\\Seen', 'work']);
@@ -344,6 +343,9 @@ async function deliverFresh(body: string): Promise<number | undefined> {
   let location: string | undefined;
   try {
     location = (await deliver(fresh, [ALICE], body))[0]?.location;
+    // Numbered by a reader (deliveries are not), in the same fresh process.
+    const reader = await fresh.account(ALICE).open(INBOX, { readOnly: true });
+    await reader.close();
   } finally {
     await fresh.close();
   }

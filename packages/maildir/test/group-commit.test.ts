@@ -1,15 +1,15 @@
 /**
- * Group commit (src/group-commit.ts): concurrent deliveries into one folder share directory fsyncs
- * and uidlist updates, and each is still answered only once its own file and its directory entry
- * are durable. The file layer is observed through a recording wrapper around node:fs (the
+ * Group commit (src/group-commit.ts): concurrent deliveries into one folder share directory fsyncs,
+ * and each is still answered only once its own file and its directory entry are durable. Delivered
+ * files are numbered by the next reader's scan, with one uidlist append (src/folder.ts). The file layer is observed through a recording wrapper around node:fs (the
  * descriptor calls of the delivery path), with ENOSPC injected where a test asks for it.
  */
+import { statSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DeliveredCopy, INBOX, type MailStore } from '@yubin/core';
+import { type DeliveredCopy, INBOX, type Log, type LogFn, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Folder } from '../src/folder.js';
-import { flushDeferredUids } from '../src/group-commit.js';
 import { parseUidlist, UIDLIST } from '../src/index.js';
 import { MAILDIR, store, tempRoot } from './helpers.js';
 
@@ -115,13 +115,18 @@ async function deliverConcurrently(n: number) {
 const newDir = () => join(MAILDIR(root), 'new');
 const baseOf = (name: string) => name.split(/[,:]/)[0] ?? '';
 
-/** The UIDs delivery gave `copies`: it numbers files a moment after its answer, so run that now. */
+/** The UIDs in the uidlist of `copies`' files (none until a reader's scan numbers them). */
 async function uidsOf(copies: ReadonlyArray<DeliveredCopy | undefined>): Promise<Array<number | undefined>> {
-  await flushDeferredUids();
   const text = await readFile(join(MAILDIR(root), UIDLIST), 'utf8').catch(() => '');
   const list = text === '' ? undefined : parseUidlist(text);
   const byBase = new Map(list?.entries.map((e) => [baseOf(e.name), e.uid]));
   return copies.map((c) => (c ? byBase.get(baseOf(c.location)) : undefined));
+}
+
+/** Opens and closes INBOX, as a reader does: its scan numbers what was delivered since. */
+async function numberByReading(): Promise<void> {
+  const view = await s.account(ALICE).open(INBOX, { readOnly: true });
+  await view.close();
 }
 
 const ascending = (uids: Array<number | undefined>) => [...uids].sort((a, b) => (a ?? 0) - (b ?? 0));
@@ -140,7 +145,9 @@ describe('group commit of concurrent deliveries into one folder', () => {
       if (r.status !== 'fulfilled') throw r.reason;
       return r.value[0];
     });
-    expect(copies.every((c) => c?.uid === undefined)).toBe(true); // numbered after the answer
+    expect(copies.every((c) => c?.uid === undefined)).toBe(true); // numbered by the next reader
+    expect(await uidsOf(copies)).toEqual(copies.map(() => undefined));
+    await numberByReading();
     const uids = await uidsOf(copies);
     expect(ascending(uids)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
 
@@ -192,6 +199,7 @@ describe('group commit of concurrent deliveries into one folder', () => {
     expect(failed).toHaveLength(1);
     expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'NO_SPACE' });
     const ok = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    await numberByReading();
     expect(ascending(await uidsOf(ok))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect((await readdir(newDir())).sort()).toEqual(ok.map((c) => c.location).sort());
     expect(await readdir(join(MAILDIR(root), 'tmp'))).toEqual([]);
@@ -208,55 +216,65 @@ describe('group commit of concurrent deliveries into one folder', () => {
     expect(ok.length + failed.length).toBe(10);
     // What was answered OK is there with its UID; nothing else is.
     expect((await readdir(newDir())).sort()).toEqual(ok.map((c) => c.location).sort());
+    await numberByReading();
     expect(ascending(await uidsOf(ok))).toEqual(Array.from({ length: ok.length }, (_, i) => i + 1));
     const view = await s.account(ALICE).open(INBOX);
     expect(view.messages).toHaveLength(ok.length);
     await view.close();
   });
 
-  it('a failed UID assignment loses nothing: the files stay, the next reader numbers them', async () => {
+  it('a reader whose numbering fails loses nothing: the files stay, the next reader numbers them', async () => {
+    await numberByReading(); // the uidlist exists: new files are numbered by an append
+    await deliverConcurrently(5);
     vi.spyOn(Folder.prototype, 'assign').mockRejectedValueOnce(new Error('uidlist unwritable'));
-    const results = await deliverConcurrently(5);
-    const copies = results.map((r) => {
-      if (r.status !== 'fulfilled') throw r.reason;
-      return r.value[0];
-    });
-    // The deferred batch of all five failed: none is numbered, every one was answered.
-    expect(await uidsOf(copies)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    await expect(s.account(ALICE).open(INBOX)).rejects.toThrow();
     vi.restoreAllMocks();
     const view = await s.account(ALICE).open(INBOX);
     expect(view.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
-    expect(ascending(await uidsOf(copies))).toEqual([1, 2, 3, 4, 5]);
     await view.close();
   });
 
-  it('deferred numbering skips a file a reader numbered and expunged first: no UID spent on it', async () => {
-    const [first] = (await deliverConcurrently(1)).map((r) =>
-      r.status === 'fulfilled' ? r.value[0] : undefined,
-    );
-    // Readers get there before the deferred numbering: one numbers the file and expunges it, and a
-    // later rescan (a second delivery) rewrites the uidlist without its line.
-    let view = await s.account(ALICE).open(INBOX);
-    expect(view.messages.map((m) => m.uid)).toEqual([1]);
-    await view.setFlags([1], 'add', ['\\Deleted']);
-    await view.expunge([1]);
-    await view.close();
-    await deliverConcurrently(1);
-    view = await s.account(ALICE).open(INBOX);
-    expect(view.messages.map((m) => m.uid)).toEqual([2]);
-    await view.close();
-    // Now the first delivery's numbering runs: its file is gone, so it gets no line and no UID.
-    expect(await uidsOf([first])).toEqual([undefined]);
-    const list = parseUidlist(await readFile(join(MAILDIR(root), UIDLIST), 'utf8'));
-    expect(list?.entries.map((e) => e.uid)).toEqual([2]);
-    expect((await s.account(ALICE).status(INBOX)).uidNext).toBe(3);
+  it('a reader numbers new deliveries by appending to the uidlist, in delivery order, and logs each with its trace id', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const at: LogFn = ((fields: object, msg?: string) => {
+      if (msg === 'uid assigned') lines.push(fields as Record<string, unknown>);
+    }) as LogFn;
+    const log: Log = { trace: at, debug: at, info: at, warn: at, error: at, child: () => log };
+    await s.close();
+    s = store(root, { log });
+    for (const trace of ['t1', 't2']) {
+      const d = await s.beginDelivery({ targets: [{ user: ALICE }], traceId: trace });
+      d.body.end(body(0));
+      await d.commit();
+    }
+    await numberByReading();
+    const uidlist = join(MAILDIR(root), UIDLIST);
+    const { ino } = statSync(uidlist);
+    const later: DeliveredCopy[] = [];
+    for (const trace of ['t3', 't4', 't5']) {
+      const d = await s.beginDelivery({ targets: [{ user: ALICE }], traceId: trace });
+      d.body.end(body(1));
+      later.push(...(await d.commit()));
+    }
+    await numberByReading();
+    // The same file, appended to (a rewrite replaces it through the lock file: a new inode).
+    expect(statSync(uidlist).ino).toBe(ino);
+    expect(await uidsOf(later)).toEqual([3, 4, 5]);
+    expect(lines.map((l) => [l.uid, l.trace, l.user, l.mailbox])).toEqual([
+      [1, 't1', ALICE, INBOX],
+      [2, 't2', ALICE, INBOX],
+      [3, 't3', ALICE, INBOX],
+      [4, 't4', ALICE, INBOX],
+      [5, 't5', ALICE, INBOX],
+    ]);
+    expect(lines[2]?.location).toBe(later[0]?.location);
   });
 
   it('an APPEND numbers deliveries still waiting in new/ first: earlier mail keeps the lower UID', async () => {
     const [delivered] = (await deliverConcurrently(1)).map((r) =>
       r.status === 'fulfilled' ? r.value[0] : undefined,
     );
-    // The delivery's numbering is still deferred when a client appends.
+    // Deliveries are numbered by readers: the delivered file waits in new/ when a client appends.
     const appended = await s.account(ALICE).append(INBOX, Buffer.from('Subject: appended\r\n\r\nx\r\n'));
     expect(appended.uid).toBe(2);
     expect(await uidsOf([delivered])).toEqual([1]);
