@@ -502,12 +502,15 @@ export class Folder {
         if (appendNew) {
           // Files delivered since (SMTP does not number its deliveries; Postfix + Dovecot work the
           // same way) get their UIDs by one append under the lock, in delivery order: a reader that
-          // follows a busy folder pays for what is new, not for the whole uidlist each time. Then
-          // listed again, once; what is still unknown after that is left to a rewrite.
+          // follows a busy folder pays for what is new, not for the whole uidlist each time. The
+          // listing stands (what arrived since waits for the next scan); the uidlist as read back
+          // has our lines and any another process added, and is not trusted as unchanged after.
           const names = sortByDelivery(unknown).map((base) => (files.get(base) as FileRef).name);
           const added: UidlistEntry[] = [];
           await this.assign(names, { added });
-          const numbered = await this.scanWith(false);
+          const after = await this.uidlist.read();
+          if (after === null || this.uidlist.torn) return this.scanWith(false);
+          const numbered = await this.finish(after.list, files, { ...stamps, uidlist: null });
           this.logNumbered(added);
           return numbered;
         }
