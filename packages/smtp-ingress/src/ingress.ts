@@ -6,8 +6,7 @@
  * module supplies its hooks — policy at RCPT, routing, and the begin → body → commit/abort delivery.
  */
 import type { AddressInfo, Socket } from 'node:net';
-import { Transform, type TransformCallback, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
 import {
   type Delivery,
   type DeliveryTarget,
@@ -28,6 +27,7 @@ import { installEnhancedCodeOverride, SmtpReplyError } from './enhanced-codes.js
 import { deliveredToHeader, receivedHeader, returnPathHeader } from './headers.js';
 import { createSmtpListener } from './listener.js';
 import { PerAddressConnections } from './per-address.js';
+import { pump } from './pump.js';
 import { REPLY, smtpReplyForError } from './replies.js';
 import { lookupRoute } from './route.js';
 import { sessionLogs, smtpServerLogger } from './smtp-log.js';
@@ -125,22 +125,20 @@ function defaultTraceId(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
 }
 
-/** Passes a message through unchanged and keeps its first bytes, to read the header for the log. */
-class HeaderTap extends Transform {
+/** Keeps the first bytes of a message, to read its header for the log. */
+class HeaderKeeper {
   private readonly chunks: Buffer[] = [];
   private kept = 0;
 
-  constructor(private readonly limit: number) {
-    super();
-  }
+  constructor(private readonly limit: number) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    if (this.kept < this.limit) {
-      this.chunks.push(chunk);
-      this.kept += chunk.length;
-    }
-    done(null, chunk);
-  }
+  /** Takes a chunk; false once it has enough. */
+  readonly push = (chunk: Buffer): boolean => {
+    if (this.kept >= this.limit) return false;
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+    return this.kept < this.limit;
+  };
 
   /** The header block (up to and including the blank line), within the limit. */
   header(): Buffer {
@@ -352,13 +350,13 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
     }
 
     let delivery: Delivery | undefined;
-    // The tap sits inside the pipeline: a 'data' listener on the DATA stream would start it flowing
-    // before beginDelivery() resolves and those bytes would never reach the store.
-    const tap = new HeaderTap(MAX_TRACE_HEADER_BYTES);
+    // The header is kept as the body flows into the store: only once beginDelivery() resolved (a
+    // 'data' listener starts the flow, and bytes read before there is a sink would be lost).
+    const header = new HeaderKeeper(MAX_TRACE_HEADER_BYTES);
     try {
       delivery = await options.store.beginDelivery({ targets, traceId: tx.traceId, internalDate: now });
       // STYLE.md §4: always drain the DATA stream, then check sizeExceeded before answering.
-      await pipeline(stream, tap, delivery.body);
+      await pump(stream, delivery.body, header.push);
       if (stream.sizeExceeded) {
         await delivery.abort();
         tx.log.info({ size: stream.byteLength, max: maxMessageSize }, 'message too big');
@@ -366,8 +364,8 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
         return 'rejected';
       }
       const copies = await delivery.commit();
-      const header = describeTraceHeader(tap.header());
-      tx.log.info({ size: stream.byteLength, rcpts, tls: session.secure, ...header }, 'message accepted');
+      const described = describeTraceHeader(header.header());
+      tx.log.info({ size: stream.byteLength, rcpts, tls: session.secure, ...described }, 'message accepted');
       for (const copy of copies) {
         tx.log.info(
           { user: copy.user, mailbox: copy.mailbox, location: copy.location, size: copy.size, uid: copy.uid },
@@ -447,7 +445,7 @@ export function createSmtpIngress(options: SmtpIngressOptions): SmtpIngress {
   ): Promise<string> {
     const collector = new Collector(maxMessageSize);
     // STYLE.md §4: drain the whole DATA stream and check sizeExceeded before anything else.
-    await pipeline(stream, collector);
+    await pump(stream, collector);
     if (stream.sizeExceeded) {
       tx.log.info({ size: stream.byteLength, max: maxMessageSize }, 'message too big');
       return 'rejected';
