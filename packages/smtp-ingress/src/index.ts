@@ -23,6 +23,7 @@ export {
 } from './ingress.js';
 export { createSmtpListener, type SmtpListener, type SmtpListenerOptions } from './listener.js';
 export { PerAddressConnections } from './per-address.js';
+export { pump } from './pump.js';
 export { REPLY, smtpReplyForError, smtpReplyForStoreError } from './replies.js';
 export { lookupRoute } from './route.js';
 export { protectFromSlowClients, type SlowClientProtection } from './slow-client.js';

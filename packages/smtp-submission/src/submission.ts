@@ -7,7 +7,6 @@
 
 import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   type Authenticator,
   type Delivery,
@@ -35,6 +34,7 @@ import {
   installEnhancedCodeOverride,
   lookupRoute,
   PerAddressConnections,
+  pump,
   REPLY,
   receivedHeader,
   returnPathHeader,
@@ -301,7 +301,7 @@ export function createSmtpSubmission(options: SmtpSubmissionOptions): SmtpSubmis
     const tx = transactions.get(session);
     // STYLE.md §4: drain the DATA stream, check sizeExceeded, then answer.
     const collector = new Collector(maxMessageSize);
-    await pipeline(stream, collector);
+    await pump(stream, collector);
     if (stream.sizeExceeded) {
       tx?.log.info({ size: stream.byteLength, max: maxMessageSize }, 'message too big');
       return 'rejected';
