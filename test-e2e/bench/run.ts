@@ -7,6 +7,12 @@
  * Starts yubin (`npm start`) on a temporary data folder and, with --vs anchor, a private Postfix and
  * Dovecot on 127.0.0.1; both get the same users, the same Maildir data and the same load from the
  * same load-generator processes, alternating runs. Writes results/latest.{json,md}.
+ *
+ * Both servers' data folders are made under TMPDIR: point it at the file system to measure (the
+ * report records which). The committed report was made on a freshly made ext4 with a journal (the
+ * mkfs.ext4 default, 2M inodes), mounted for the run from a loop device: the development machine's
+ * own root is ext4 without a journal, where creating files gets slower for minutes after many
+ * deletions (ext4 skips recently freed inodes then), so figures there depend on what ran before.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

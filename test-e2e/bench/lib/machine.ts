@@ -33,6 +33,17 @@ async function run(cmd: string, args: string[], cwd?: string): Promise<string | 
   }
 }
 
+/**
+ * Where both servers' data live (TMPDIR chooses it): type, device and directory, e.g. `ext4
+ * (/dev/loop0, /mnt/benchfs)`. File-system figures depend on it: ext4 without a journal, say, makes
+ * file creation slower for minutes after many deletions (the kernel skips recently freed inodes).
+ */
+function describeTmp(df: string | undefined): string {
+  const [device, type] = df?.split('\n')[1]?.split(/\s+/) ?? [];
+  if (type === undefined) return 'unknown';
+  return `${type} (${device}, ${os.tmpdir()})`;
+}
+
 export async function machine(): Promise<Machine> {
   const cpus = os.cpus();
   const df = await run('df', ['-T', os.tmpdir()]);
@@ -44,7 +55,7 @@ export async function machine(): Promise<Machine> {
     cores: cpus.length,
     totalMemoryBytes: os.totalmem(),
     loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
-    filesystemOfTmp: df?.split('\n')[1]?.split(/\s+/)[1] ?? 'unknown',
+    filesystemOfTmp: describeTmp(df),
   };
 }
 
