@@ -504,13 +504,15 @@ export class Folder {
           // same way) get their UIDs by one append under the lock, in delivery order: a reader that
           // follows a busy folder pays for what is new, not for the whole uidlist each time. The
           // listing stands (what arrived since waits for the next scan); the uidlist as read back
-          // has our lines and any another process added, and is not trusted as unchanged after.
+          // has our lines and any another process added.
           const names = sortByDelivery(unknown).map((base) => (files.get(base) as FileRef).name);
           const added: UidlistEntry[] = [];
           await this.assign(names, { added });
+          // Stamped before the read, as above: the stamp may lag what is read, never lead it.
+          const numberedStamp = stampFileSync(this.uidlistPath);
           const after = await this.uidlist.read();
           if (after === null || this.uidlist.torn) return this.scanWith(false);
-          const numbered = await this.finish(after.list, files, { ...stamps, uidlist: null });
+          const numbered = await this.finish(after.list, files, { ...stamps, uidlist: numberedStamp });
           this.logNumbered(added);
           return numbered;
         }
