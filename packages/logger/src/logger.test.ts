@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Log } from '@yubin/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { newSessionId, newTraceId } from './ids.js';
-import { createLogger } from './logger.js';
+import { createLogger, LOG_FLUSH_MS } from './logger.js';
 
 function readLines(file: string): Array<Record<string, unknown>> {
   return readFileSync(file, 'utf8')
@@ -113,6 +113,25 @@ describe('createLogger', () => {
     for (let tries = 0; tries < 100 && readFileSync(file, 'utf8').split('\n').length <= 100; tries++)
       await new Promise((resolve) => setTimeout(resolve, 10));
     expect(readLines(file).map((l) => l.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('writes a lone line within LOG_FLUSH_MS though the buffer is far from full, and many lines in few writes', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'yubin-log-')), 'yubin.log');
+    const log = createLogger({ app: 'smtp', file, console: false });
+    log.info('alone');
+    const start = Date.now();
+    while (readFileSync(file, 'utf8') === '' && Date.now() - start < 2_000)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(Date.now() - start).toBeLessThan(LOG_FLUSH_MS * 5);
+    expect(readLines(file)).toMatchObject([{ msg: 'alone' }]);
+
+    const writes = vi.spyOn(fs, 'write');
+    for (let i = 0; i < 1000; i++) log.info({ i }, 'burst');
+    while (readLines(file).length < 1001) await new Promise((resolve) => setTimeout(resolve, 10));
+    // About 120 bytes a line: a write() per LOG_BUFFER_BYTES, not per line.
+    expect(writes.mock.calls.length).toBeGreaterThan(0);
+    expect(writes.mock.calls.length).toBeLessThan(1000 / 20);
+    writes.mockRestore();
   });
 
   it('writes JSON lines to a non-TTY console, pretty text when asked', () => {
