@@ -2,7 +2,7 @@
  * One Maildir folder (the inbox or a `.Name` directory): scanning new/ and cur/, UID assignment in
  * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { appendFile, type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flag, Log, MessageStructure } from '@yubin/core';
@@ -571,18 +571,17 @@ export class Folder {
   }
 
   /**
-   * Gives UIDs to freshly stored files (delivery, append, copy) by appending uidlist lines under the
-   * lock; files the uidlist already knows keep theirs. Returns base → UID. With `onlyIfInNew`, a
-   * name the uidlist lacks gets a UID only while `new/<name>` still exists: a delivery's deferred
-   * numbering must not give a UID to a file a reader numbered, moved or expunged meanwhile (readers
-   * number what they list before they move or remove it). With `numberNewFirst` (APPEND, COPY),
-   * files waiting unnumbered in new/ (a delivery whose numbering is still deferred, possibly in
-   * another process) get their UIDs first, in delivery order: mail that arrived earlier keeps the
-   * lower UID (RFC 3501 §2.3.1.1: each message added gets a higher UID than those added before).
+   * Gives UIDs to freshly stored or freshly listed files (append, copy, a scan's new deliveries) by
+   * appending uidlist lines under the lock; files the uidlist already knows keep theirs. Returns
+   * base → UID. A file another process expunged since it was listed gets a line all the same: the
+   * next rewrite drops it, and its UID is never given again. With `numberNewFirst` (APPEND, COPY),
+   * deliveries waiting unnumbered in new/ get their UIDs first, in delivery order: mail that
+   * arrived earlier keeps the lower UID (RFC 3501 §2.3.1.1: each message added gets a higher UID
+   * than those added before). `added` receives the lines appended.
    */
   async assign(
     names: readonly string[],
-    options: { onlyIfInNew?: boolean; numberNewFirst?: boolean; added?: UidlistEntry[] } = {},
+    options: { numberNewFirst?: boolean; added?: UidlistEntry[] } = {},
   ): Promise<Map<string, number>> {
     return this.locked(async (lock) => {
       const current = await this.uidlist.read();
@@ -620,7 +619,6 @@ export class Folder {
           result.set(base, known.uid);
           continue;
         }
-        if (options.onlyIfInNew && !existsSync(join(this.sub('new'), name))) continue;
         const uid = next++;
         result.set(base, uid);
         added.push({ uid, name });
