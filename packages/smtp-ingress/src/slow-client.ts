@@ -15,12 +15,13 @@
  * public smtp-server seams: `onConnect` (the connection in `server.connections`, its socket) and
  * `onSecure` (the TLS socket after STARTTLS or the implicit handshake); nothing is patched.
  *
- * The same watch holds back the replies to a pipelined group (RFC 2920 §3.1: the server may buffer
- * its replies, as long as it sends them before it waits for more input): the socket is corked as
- * a command chunk arrives, ahead of the parser, and uncorked once the event loop has run what that
- * chunk started, so MAIL, RCPT and DATA answered in one turn leave in one write(2) instead of three
- * (a loopback write costs about what a small fsync'd append does). A plaintext chunk that carries
- * STARTTLS is not held: its `220` must reach the socket before TLS takes the socket over.
+ * The same watch holds back the replies to a pipelined group (RFC 2920 §3.2: a server SHOULD buffer
+ * its responses to grouped commands and send them as a unit, and MUST send what is pending once its
+ * input buffer is empty): the socket is corked as a command chunk arrives, ahead of the parser, and
+ * uncorked once the event loop has run what that chunk started, so MAIL, RCPT and DATA answered in
+ * one turn leave in one write(2) instead of three (a loopback write costs about what a small
+ * fsync'd append does). A plaintext chunk that carries STARTTLS is not held: its `220` must reach
+ * the socket before TLS takes the socket over.
  */
 import type net from 'node:net';
 import { type Log, SlowClientGuard, type SlowClientLimits, type SlowClientVerdict } from '@yubin/core';

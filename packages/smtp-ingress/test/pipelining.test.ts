@@ -1,7 +1,7 @@
 /**
  * RFC 2920 pipelining: the replies to a group of commands sent in one write leave in one write
- * (§3.1 lets the server buffer them until it would wait for input), and a group that ends in
- * STARTTLS still upgrades cleanly (RFC 3207 §4.2: STARTTLS ends a group).
+ * (§3.2: the server buffers them and sends them as a unit once its input is read), and a group
+ * that ends in STARTTLS still upgrades cleanly (RFC 3207 §4.2: STARTTLS ends a group).
  */
 import type net from 'node:net';
 import { connectSocket, eventually, RawClient, startHandOverFront } from '@yubin/store-testing';
