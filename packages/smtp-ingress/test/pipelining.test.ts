@@ -1,7 +1,8 @@
 /**
  * RFC 2920 pipelining: the replies to a group of commands sent in one write leave in one write
  * (§3.2: the server buffers them and sends them as a unit once its input is read), and a group
- * that ends in STARTTLS still upgrades cleanly (RFC 3207 §4.2: STARTTLS ends a group).
+ * that ends in STARTTLS still upgrades cleanly (RFC 3207 §4.2: the session starts afresh after the
+ * handshake, so STARTTLS ends a group).
  */
 import type net from 'node:net';
 import { connectSocket, eventually, RawClient, startHandOverFront } from '@yubin/store-testing';
