@@ -1,1 +1,1 @@
-export { curl, freePort, listening, type Ports, python, REPO_ROOT, type Stack, startStack } from './stack.js';
+export { curl, freePort, listening, type Ports, python, REPO_ROOT, type Stack, startStack, stopGroup } from './stack.js';

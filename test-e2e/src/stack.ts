@@ -161,25 +161,30 @@ export async function startStack(
       await yubin(['user', 'add', address, '--password-stdin'], password);
     },
     async stop() {
-      const group = child.pid;
-      if (group !== undefined && (await groupAlive(group))) {
-        signalGroup(group, 'SIGTERM');
-        // npm's exit is not the stack's: the `sh -c` between npm and the launcher dies on the
-        // signal at once, npm follows, and the services may still be finishing their writes into
-        // the data folder. Wait for every process of the group.
-        const deadline = Date.now() + 15_000;
-        while (await groupAlive(group)) {
-          if (Date.now() > deadline) {
-            signalGroup(group, 'SIGKILL');
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        await exited;
-      }
+      await stopGroup(child.pid, exited);
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Stops a process group started with `detached: true` (npm and what it runs): SIGTERM, then waits
+ * until no process of the group is left, SIGKILL after 15 s. npm's exit is not the stack's: the
+ * `sh -c` between npm and the launcher dies on the signal at once, npm follows, and the services may
+ * still be finishing their writes into the data folder.
+ */
+export async function stopGroup(group: number | undefined, exited: Promise<unknown>): Promise<void> {
+  if (group === undefined || !(await groupAlive(group))) return;
+  signalGroup(group, 'SIGTERM');
+  const deadline = Date.now() + 15_000;
+  while (await groupAlive(group)) {
+    if (Date.now() > deadline) {
+      signalGroup(group, 'SIGKILL');
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await exited;
 }
 
 function signalGroup(group: number, signal: NodeJS.Signals): void {

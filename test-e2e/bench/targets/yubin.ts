@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openAccounts } from '@yubin/accounts';
 import { AUTO_PROCESSES_MAX } from '@yubin/config';
 import { createMaildirStore } from '@yubin/maildir';
-import { freePort, REPO_ROOT } from '../../src/index.js';
+import { freePort, REPO_ROOT, stopGroup } from '../../src/index.js';
 import { findDescendant } from '../lib/proc.js';
 import { DOMAIN, PASSWORD, type Target } from './target.js';
 
@@ -109,18 +109,8 @@ export async function startYubin(options: YubinOptions): Promise<Target> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    if (child.exitCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {}
-      const timer = setTimeout(() => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {}
-      }, 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    // Every process of the group, not just npm: the services may still be writing into dataDir.
+    await stopGroup(child.pid, exited);
     // Keep the log of the last run for post-mortems (results/*.log is git-ignored).
     const keep = join(REPO_ROOT, 'test-e2e', 'bench', 'results');
     await mkdir(keep, { recursive: true });
