@@ -156,6 +156,16 @@ export function isDatePending(e: ScanEntry): boolean {
   return e instanceof PendingDateEntry && Number.isNaN(e.knownMs());
 }
 
+/**
+ * A file's mtime as a date in whole ms, truncated, except that an mtime set from a Date (delivery,
+ * APPEND's date) travels as seconds in a double and may come back a hair below its ms (…460.9999…):
+ * it must read back as the date the index recorded for the same file.
+ */
+function mtimeDate(mtimeMs: number): number {
+  const up = Math.ceil(mtimeMs);
+  return up - mtimeMs < 0.001 ? up : Math.floor(mtimeMs);
+}
+
 /** Maildir names start with the delivery time in seconds: the date of a file that went away. */
 function dateFromName(base: string): number {
   const secs = Number.parseInt(base, 10);
@@ -352,7 +362,7 @@ export class Folder {
   private ownChanges = 0;
   /** Bumped when a file was found moved by someone else (find()): an own change then proves nothing. */
   private foreignMoves = 0;
-  /** Background date fills under way (see quiesce()). */
+  /** Background work under way: date fills, snapshot writes (see quiesce()). */
   private readonly fills = new Set<Promise<void>>();
   private stopped = false;
   /** new/'s stamp when assign() last listed it and found every file numbered (see numberNewFirst). */
@@ -368,6 +378,7 @@ export class Folder {
   } | null = null;
   /** The snapshot file last read (or found damaged), so that it is not read again unchanged. */
   private snapshotFile: FileStamp | null = null;
+  private snapshotWrite: Promise<void> = Promise.resolve();
   /** This process's view of the uidlist, read incrementally. */
   private readonly uidlist: UidlistReader;
   /** The next UID to give, kept apart from the uidlist (RFC 3501 §2.3.1.1: see uid-record.ts). */
@@ -703,7 +714,7 @@ export class Folder {
     if (!this.trusted || !stillValid(this.trusted.snapshot.stamps, now)) {
       let read: Awaited<ReturnType<typeof readSnapshotFile<ScanEntry>>>;
       try {
-        read = await readSnapshotFile(this.path, this.snapshotFile, entryMaker(keywords));
+        read = await readSnapshotFile(this.path, this.snapshotFile, entryMaker(keywords, this));
       } catch (err) {
         this.log.warn({ folder: this.path, err }, 'snapshot unreadable');
         return null;
@@ -887,13 +898,17 @@ export class Folder {
     return from === before ? entries : null;
   }
 
-  /** Keeps a trusted listing in memory and on disk for the next process. */
+  /**
+   * Keeps a trusted listing in memory and on disk for the next process. With dates still pending
+   * (`later`), the file is written at once all the same, in the background, those dates empty: a
+   * second process opening the folder meanwhile reads it instead of listing 100k files (it reads a
+   * pending date when asked for one, as this process does); fillDates() rewrites it complete.
+   */
   private async saveTrusted(
     stamps: ListingStamps,
     list: Pick<Uidlist, 'uidValidity' | 'nextUid'>,
     entries: readonly ScanEntry[],
     keywords: readonly string[],
-    /** Some dates are still pending: the file is written once fillDates() has them. */
     later = false,
   ): Promise<void> {
     const { new: n, cur: c, uidlist: u } = stamps;
@@ -907,17 +922,29 @@ export class Folder {
       entries,
     };
     this.trusted = { snapshot, entries, keywordsKey: keywords.join('\n') };
-    if (later) return;
-    await this.writeTrusted(snapshot);
+    if (later) this.background(this.writeTrusted(snapshot));
+    else await this.writeTrusted(snapshot);
   }
 
-  private async writeTrusted(snapshot: Snapshot<ScanEntry>): Promise<void> {
-    try {
-      await writeSnapshotFile(this.path, snapshot);
-    } catch (err) {
-      // A cache: failing to write it costs the next process a listing, never data.
-      this.log.warn({ folder: this.path, err }, 'snapshot write failed');
-    }
+  /** One write at a time, in order: a complete snapshot is never replaced by an older one. */
+  private writeTrusted(snapshot: Snapshot<ScanEntry>): Promise<void> {
+    this.snapshotWrite = this.snapshotWrite.then(async () => {
+      try {
+        await writeSnapshotFile(this.path, snapshot, knownDateMs);
+      } catch (err) {
+        // A cache: failing to write it costs the next process a listing, never data.
+        this.log.warn({ folder: this.path, err }, 'snapshot write failed');
+      }
+    });
+    return this.snapshotWrite;
+  }
+
+  /** Work that outlives the scan that started it; quiesce() waits for it. */
+  private background(work: Promise<void>): void {
+    const tracked = work
+      .catch((err: unknown) => this.log.warn({ folder: this.path, err }, 'background work failed'))
+      .finally(() => this.fills.delete(tracked));
+    this.fills.add(tracked);
   }
 
   private async finish(list: Uidlist, files: Map<string, FileRef>, stamps: ListingStamps): Promise<Scan> {
@@ -955,7 +982,7 @@ export class Folder {
       await mapLimit(unsized, STAT_CONCURRENCY, async (ref) => {
         try {
           const st = await stat(this.filePath(ref));
-          const meta = { size: st.size, date: Math.floor(st.mtimeMs) };
+          const meta = { size: st.size, date: mtimeDate(st.mtimeMs) };
           this.meta.set(ref.base, meta);
           lines += metaLine(ref.base, meta);
         } catch (err) {
@@ -1013,12 +1040,7 @@ export class Folder {
     }
     if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
     await this.saveTrusted(stamps, list, entries, keywords, pending > 0);
-    if (pending > 0) {
-      const fill = this.fillDates(entries)
-        .catch((err: unknown) => this.log.warn({ folder: this.path, err }, 'date fill failed'))
-        .finally(() => this.fills.delete(fill));
-      this.fills.add(fill);
-    }
+    if (pending > 0) this.background(this.fillDates(entries));
     const firstRecent = await this.readFirstRecent(entries, list.nextUid);
     const scan: Scan = {
       uidValidity: list.uidValidity,
@@ -1090,7 +1112,7 @@ export class Folder {
   private statDate(ref: FileRef): number {
     try {
       const st = statSync(this.filePath(ref), { throwIfNoEntry: false });
-      return st ? Math.floor(st.mtimeMs) : dateFromName(ref.base);
+      return st ? mtimeDate(st.mtimeMs) : dateFromName(ref.base);
     } catch {
       return dateFromName(ref.base);
     }
@@ -1131,7 +1153,7 @@ export class Folder {
         // A reader may have needed the date meanwhile (dateOf() stats at once).
         if (!isDatePending(e)) continue;
         const ms = mtimes[i] as number;
-        lines += this.recordDate(e.base, Number.isNaN(ms) ? dateFromName(e.base) : Math.floor(ms));
+        lines += this.recordDate(e.base, Number.isNaN(ms) ? dateFromName(e.base) : mtimeDate(ms));
       }
       if (lines !== '' && !this.stopped) await this.appendIndex(lines);
     }
@@ -1334,8 +1356,11 @@ export class Folder {
   }
 }
 
-/** Scan entries straight from snapshot lines; few distinct flag letter sets exist, each parsed once. */
-function entryMaker(keywords: readonly string[]): MakeEntry<ScanEntry> {
+/**
+ * Scan entries straight from snapshot lines; few distinct flag letter sets exist, each parsed once.
+ * A date the snapshot does not have (NaN) is read when first asked for, as after a listing.
+ */
+function entryMaker(keywords: readonly string[], folder: Folder): MakeEntry<ScanEntry> {
   const flagsOf = new Map<string, readonly Flag[]>();
   return (uid, sub, name, size, date, trace) => {
     const colon = name.indexOf(':');
@@ -1346,6 +1371,7 @@ function entryMaker(keywords: readonly string[]): MakeEntry<ScanEntry> {
       flags = Object.freeze(flagsFromLetters(letters, keywords));
       flagsOf.set(letters, flags);
     }
+    if (Number.isNaN(date)) return new PendingDateEntry(uid, base, name, sub, size, letters, flags, folder);
     const d = new Date(date);
     return trace
       ? { uid, base, name, sub, size, date: d, letters, trace, flags }

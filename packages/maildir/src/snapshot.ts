@@ -18,7 +18,11 @@ import { errnoCode } from './lock.js';
 export const SNAPSHOT = 'yubin-snapshot';
 /** Maildir spec / Dovecot: same-second changes can be missed by an mtime check; 2 s is safe. */
 export const MTIME_TRUST_MS = 2000;
-const MAGIC = 'yubin-snapshot 1';
+/**
+ * Version 2: a message's date may be empty (not read yet: the listing that wrote the file had it
+ * pending). Version 1 files are not read (the folder is listed once and the file replaced).
+ */
+const MAGIC = 'yubin-snapshot 2';
 let writes = 0;
 
 export interface DirStamp {
@@ -45,7 +49,6 @@ export interface SnapshotEntry {
   readonly sub: 'new' | 'cur';
   readonly name: string;
   readonly size: number;
-  readonly date: Date;
   readonly trace?: string;
 }
 
@@ -58,6 +61,7 @@ export interface Snapshot<E extends SnapshotEntry = SnapshotEntry> {
   readonly entries: readonly E[];
 }
 
+/** `date` is NaN when the snapshot has none for the message (see MAGIC). */
 export type MakeEntry<E> = (
   uid: number,
   sub: 'new' | 'cur',
@@ -66,6 +70,9 @@ export type MakeEntry<E> = (
   date: number,
   trace: string | undefined,
 ) => E;
+
+/** A message's date in ms as the snapshot records it; NaN when not known yet (written empty). */
+export type DateOf<E> = (entry: E) => number;
 
 /** Stamps a directory just before it is listed; null when it does not exist. */
 export async function stampDir(path: string): Promise<DirStamp | null> {
@@ -134,8 +141,14 @@ export function stillValid(
  */
 const SERIALIZE_SLICE = 2048;
 
-/** `<uid> TAB <n|c> TAB <name> TAB <size> TAB <date ms> [TAB <trace>]` per message, after a header. */
-function* snapshotChunks(snapshot: Snapshot): Generator<string> {
+/**
+ * `<uid> TAB <n|c> TAB <name> TAB <size> TAB <date ms or empty> [TAB <trace>]` per message, after
+ * a header.
+ */
+function* snapshotChunks<E extends SnapshotEntry>(
+  snapshot: Snapshot<E>,
+  dateOf: DateOf<E>,
+): Generator<string> {
   const { stamps: s } = snapshot;
   const header = [
     MAGIC,
@@ -156,8 +169,9 @@ function* snapshotChunks(snapshot: Snapshot): Generator<string> {
     let chunk = '';
     const end = Math.min(entries.length, at + SERIALIZE_SLICE);
     for (let i = at; i < end; i++) {
-      const e = entries[i] as SnapshotEntry;
-      chunk += `${e.uid}\t${e.sub === 'new' ? 'n' : 'c'}\t${e.name}\t${e.size}\t${e.date.getTime()}${e.trace ? `\t${e.trace}` : ''}\n`;
+      const e = entries[i] as E;
+      const ms = dateOf(e);
+      chunk += `${e.uid}\t${e.sub === 'new' ? 'n' : 'c'}\t${e.name}\t${e.size}\t${Number.isNaN(ms) ? '' : ms}${e.trace ? `\t${e.trace}` : ''}\n`;
     }
     yield chunk;
   }
@@ -197,9 +211,12 @@ export async function parseSnapshot<E extends SnapshotEntry>(
     const hasTrace = t5 >= 0 && t5 < end;
     const uid = Number(text.slice(at, t1));
     const size = Number(text.slice(t3 + 1, t4));
-    const date = Number(text.slice(t4 + 1, hasTrace ? t5 : end));
+    const dateEnd = hasTrace ? t5 : end;
+    // Empty: the date was not read yet when the snapshot was written.
+    const pending = dateEnd === t4 + 1;
+    const date = pending ? Number.NaN : Number(text.slice(t4 + 1, dateEnd));
     const sub = text.charCodeAt(t1 + 1) === 0x6e ? 'new' : 'cur';
-    if (!(uid > last) || !Number.isSafeInteger(size) || !Number.isSafeInteger(date)) return null;
+    if (!(uid > last) || !Number.isSafeInteger(size) || !(pending || Number.isSafeInteger(date))) return null;
     last = uid;
     const name = text.slice(t2 + 1, t3);
     entries[i] = make(uid, sub, name, size, date, hasTrace ? text.slice(t5 + 1, end) : undefined);
@@ -243,7 +260,11 @@ export async function readSnapshotFile<E extends SnapshotEntry>(
 }
 
 /** Written only for a trusted listing; replaced atomically, so readers see a whole file or none. */
-export async function writeSnapshotFile(folder: string, snapshot: Snapshot): Promise<void> {
+export async function writeSnapshotFile<E extends SnapshotEntry>(
+  folder: string,
+  snapshot: Snapshot<E>,
+  dateOf: DateOf<E>,
+): Promise<void> {
   const target = join(folder, SNAPSHOT);
   const temp = `${target}.${process.pid}.${++writes}.tmp`;
   try {
@@ -251,7 +272,7 @@ export async function writeSnapshotFile(folder: string, snapshot: Snapshot): Pro
     // the folder is listed instead.
     const handle = await open(temp, 'w');
     try {
-      for (const chunk of snapshotChunks(snapshot)) await handle.write(chunk);
+      for (const chunk of snapshotChunks(snapshot, dateOf)) await handle.write(chunk);
     } finally {
       await handle.close();
     }

@@ -83,6 +83,37 @@ describe('snapshot of a folder listing (yubin-snapshot)', () => {
     await after.close();
   });
 
+  it('opens from a snapshot whose dates are not read yet (written at once after a first listing): each date is read when asked for', async () => {
+    const md = MAILDIR(root);
+    const old = Math.floor(Date.now() / 1000) - 10;
+    await setMtime(join(md, 'new'), old);
+    await setMtime(join(md, 'cur'), old);
+    const first = await newProcess().account(USER).open('INBOX', { readOnly: true });
+    const dates = first.messages.map((m) => m.internalDate.getTime());
+    await first.close();
+    // What a listing of files named with S= but not in the index writes before its date fill ends.
+    const text = await readFile(join(md, SNAPSHOT), 'utf8');
+    const lines = text.split('\n');
+    const pending = [
+      lines[0],
+      ...lines.slice(1, -1).map((line) => {
+        const f = line.split('\t');
+        f[4] = '';
+        return f.join('\t');
+      }),
+      '',
+    ].join('\n');
+    expect(pending).toMatch(/,S=\d+[^\n]*\t\d+\t\n/);
+    await writeFile(join(md, SNAPSHOT), pending);
+    const later = await newProcess().account(USER).open('INBOX', { readOnly: true });
+    expect(later.messages.map((m) => m.uid)).toEqual([1, 2, 3]);
+    expect(later.messages.map((m) => m.internalDate.getTime())).toEqual(dates);
+    await later.close();
+    // Anything else in the date field is damage: the folder is listed.
+    await writeFile(join(md, SNAPSHOT), pending.replace(/\t\n/, '\tx\n'));
+    expect(await uids(newProcess())).toEqual([1, 2, 3]);
+  });
+
   it('never trusts a listing made within two seconds of the last change (same-second changes)', async () => {
     const md = MAILDIR(root);
     // The folder was just changed (deliveries above): its mtime is fresh.
