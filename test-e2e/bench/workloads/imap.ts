@@ -21,6 +21,9 @@ const MIXED_FOLDER_SIZE = 500;
 
 type Spec = Omit<Figure, 'values' | 'errors' | 'workload'>;
 
+/** New sessions whose first SELECT of the big folder makes the warm figures. */
+const WARM_SESSIONS = 6;
+
 async function imapJobs(
   ctx: Ctx,
   target: Target,
@@ -127,6 +130,7 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
           target: { op: '<=', ratio: 1 },
         },
         { metric: 'SELECT, warm (new session)', unit: 'ms', better: 'lower', target: { op: '<=', ratio: 1 } },
+        { metric: 'SELECT, warm: slowest new session', unit: 'ms', better: 'lower' },
       ],
       async (target, samples) => {
         const cold = await imapJobs(
@@ -138,13 +142,21 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
         );
         if (cold.extra.exists !== s.bigFolder)
           throw new Error(`SELECT saw ${cold.extra.exists} of ${s.bigFolder} messages`);
-        const warm = await imapJobs(
-          ctx,
-          target,
-          [login(big)],
-          { name: 'select', mailbox: 'INBOX', repeat: 3 },
-          600_000,
-        );
+        // Warm: the first SELECT of each of several new sessions, one after the other, as a client
+        // opening the folder again sees it (Dovecot runs each session in a process of its own, which
+        // maps the index from disk; yubin's sessions share a few processes, and the first session a
+        // process serves for the folder reads the snapshot another one wrote: the slowest figure).
+        const warm: number[] = [];
+        for (let i = 0; i < WARM_SESSIONS; i++) {
+          const r = await imapJobs(
+            ctx,
+            target,
+            [login(big)],
+            { name: 'select', mailbox: 'INBOX', repeat: 1 },
+            600_000,
+          );
+          warm.push(r.latenciesMs[0] ?? Number.NaN);
+        }
         // A second repetition opens an already-indexed folder: the first one only counts once.
         if (!samples.get(target.name, 'first SELECT (cold: no index yet)'))
           samples.add(
@@ -152,9 +164,11 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
             'first SELECT (cold: no index yet)',
             round(cold.latenciesMs[0] ?? Number.NaN),
           );
-        samples.add(target.name, 'SELECT, warm (new session)', summarize(warm.latenciesMs).p50Ms);
+        const p50 = summarize(warm).p50Ms;
+        samples.add(target.name, 'SELECT, warm (new session)', p50);
+        samples.add(target.name, 'SELECT, warm: slowest new session', round(Math.max(...warm)));
         step(
-          `${target.name}: SELECT cold ${round(cold.latenciesMs[0] ?? 0)} ms, warm ${summarize(warm.latenciesMs).p50Ms} ms`,
+          `${target.name}: SELECT cold ${round(cold.latenciesMs[0] ?? 0)} ms, warm (new sessions) ${warm.map(round).join(', ')} ms`,
         );
       },
     );
