@@ -18,6 +18,7 @@ import { appendDurable, listFiles, mapLimit } from './fsutil.js';
 import { type Dotlock, errnoCode, withDotlock } from './lock.js';
 import { statMtimes } from './read-range.js';
 import {
+  type DateOf,
   type DirStamp,
   type FileStamp,
   type MakeEntry,
@@ -152,8 +153,21 @@ export function knownDateMs(e: ScanEntry): number {
   return e instanceof PendingDateEntry ? e.knownMs() : e.date.getTime();
 }
 
-export function isDatePending(e: ScanEntry): boolean {
+function isDatePending(e: ScanEntry): boolean {
   return e instanceof PendingDateEntry && Number.isNaN(e.knownMs());
+}
+
+/** The entry's date in ms when it came with one, else NaN (a lazy date, known or not: no lookup). */
+function eagerDateMs(e: ScanEntry): number {
+  return e instanceof PendingDateEntry ? Number.NaN : e.date.getTime();
+}
+
+/**
+ * The entry's date may still be unread (it came from a listing or snapshot without it): then its
+ * meta reads it when asked. No lookup: a first listing makes 100k such entries at once.
+ */
+export function hasLazyDate(e: ScanEntry): boolean {
+  return e instanceof PendingDateEntry;
 }
 
 /**
@@ -384,6 +398,8 @@ export class Folder {
   /** The next UID to give, kept apart from the uidlist (RFC 3501 §2.3.1.1: see uid-record.ts). */
   private readonly uidRecord: UidRecordFile;
   private readonly meta = new Map<string, CachedMeta>();
+  /** Some entry of `meta` has a trace id (see logNumbered). */
+  private tracesKnown = false;
   /** base → structure; a string is its index line's JSON, parsed when first asked for. */
   private readonly structures = new Map<string, MessageStructure | string>();
   /** Structures being computed: concurrent callers (FETCH prefetch, SEARCH) share one read. */
@@ -652,6 +668,8 @@ export class Folder {
    * the scan, knows its trace id); files without one (a copy made by hand) need no line.
    */
   private logNumbered(added: readonly UidlistEntry[]): void {
+    // A first listing numbers a whole folder of files no delivery recorded: nothing to look up.
+    if (!this.tracesKnown) return;
     for (const { uid, name } of added) {
       const trace = this.meta.get(baseOf(name))?.trace;
       if (trace !== undefined) this.log.info({ ...this.owner, location: name, uid, trace }, 'uid assigned');
@@ -922,15 +940,20 @@ export class Folder {
       entries,
     };
     this.trusted = { snapshot, entries, keywordsKey: keywords.join('\n') };
-    if (later) this.background(this.writeTrusted(snapshot));
+    // The early write leaves every lazy date empty without looking it up (most are unknown; the
+    // fill's rewrite has them all).
+    if (later) this.background(this.writeTrusted(snapshot, eagerDateMs));
     else await this.writeTrusted(snapshot);
   }
 
   /** One write at a time, in order: a complete snapshot is never replaced by an older one. */
-  private writeTrusted(snapshot: Snapshot<ScanEntry>): Promise<void> {
+  private writeTrusted(
+    snapshot: Snapshot<ScanEntry>,
+    dateOf: DateOf<ScanEntry> = knownDateMs,
+  ): Promise<void> {
     this.snapshotWrite = this.snapshotWrite.then(async () => {
       try {
-        await writeSnapshotFile(this.path, snapshot, knownDateMs);
+        await writeSnapshotFile(this.path, snapshot, dateOf);
       } catch (err) {
         // A cache: failing to write it costs the next process a listing, never data.
         this.log.warn({ folder: this.path, err }, 'snapshot write failed');
@@ -956,6 +979,8 @@ export class Folder {
     // The listed file of each uidlist entry, in UID order (no object per message: the listing's own).
     const refs: FileRef[] = [];
     const uids: number[] = [];
+    // Each listed file's cached meta, looked up once (a 100k-entry map: every lookup costs).
+    const metas: Array<CachedMeta | undefined> = [];
     const misses: FileRef[] = [];
     for (const entry of list.entries) {
       const colon = entry.name.indexOf(':');
@@ -963,7 +988,9 @@ export class Folder {
       if (!file) continue;
       refs.push(file);
       uids.push(entry.uid);
-      if (!this.meta.has(file.base)) misses.push(file);
+      const meta = this.meta.get(file.base);
+      metas.push(meta);
+      if (!meta) misses.push(file);
     }
     let pending = 0;
     if (misses.length > 0) {
@@ -1001,7 +1028,8 @@ export class Folder {
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
       const ref = refs[i] as FileRef;
       const uid = uids[i] as number;
-      const meta = this.meta.get(ref.base) ?? { size: sizeFromBase(ref.base) ?? 0, date: Date.now() };
+      const meta = metas[i] ??
+        this.meta.get(ref.base) ?? { size: sizeFromBase(ref.base) ?? 0, date: Date.now() };
       const before = previous?.get(ref.name);
       if (
         before &&
@@ -1167,6 +1195,7 @@ export class Folder {
     // Trace ids are ours; never let one break the tab-separated line.
     const safeTrace = trace && /^[\w.-]{1,64}$/.test(trace) ? trace : undefined;
     const meta: CachedMeta = { size, date: date.getTime(), ...(safeTrace ? { trace: safeTrace } : {}) };
+    if (safeTrace) this.tracesKnown = true;
     this.meta.set(base, meta);
     await this.appendIndex(metaLine(base, meta));
   }
@@ -1320,8 +1349,10 @@ export class Folder {
         const date = Number(fields[3]);
         // A record without a trace id (a reader that stat'ed the file first) never erases one.
         const trace = fields[4] || this.meta.get(base)?.trace;
-        if (Number.isSafeInteger(size) && size >= 0 && Number.isSafeInteger(date))
+        if (Number.isSafeInteger(size) && size >= 0 && Number.isSafeInteger(date)) {
           this.meta.set(base, { size, date, ...(trace ? { trace } : {}) });
+          if (trace) this.tracesKnown = true;
+        }
       } else if (fields[0] === 'S' && fields.length >= 3) {
         // Parsed when first asked for (cachedStructure): opening a folder whose index holds 100k
         // structures must not parse them all.

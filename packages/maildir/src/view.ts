@@ -27,7 +27,7 @@ import {
   parseFileName,
   sortFlags,
 } from './flags.js';
-import { type FileRef, type Folder, isDatePending, type Scan, type ScanEntry, withFile } from './folder.js';
+import { type FileRef, type Folder, hasLazyDate, type Scan, type ScanEntry, withFile } from './folder.js';
 import { mapLimit } from './fsutil.js';
 import { errnoCode } from './lock.js';
 import { readFileRange } from './read-range.js';
@@ -68,7 +68,7 @@ class PendingDateMeta implements MessageMeta {
 function metaOf(entry: ScanEntry, validityHex: string): MessageMeta {
   const { uid, size, flags } = entry;
   const uidl = hex8(uid) + validityHex;
-  if (isDatePending(entry)) return new PendingDateMeta(entry, uid, uidl, size, flags);
+  if (hasLazyDate(entry)) return new PendingDateMeta(entry, uid, uidl, size, flags);
   const { date, trace } = entry;
   return trace
     ? { uid, uidl, size, internalDate: date, flags, traceId: trace }
