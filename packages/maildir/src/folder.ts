@@ -3,7 +3,7 @@
  * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { appendFile, type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flag, Log, MessageStructure } from '@yubin/core';
 import {
@@ -14,7 +14,7 @@ import {
   serializeKeywords,
   sizeFromBase,
 } from './flags.js';
-import { appendDurable, listFiles, mapLimit } from './fsutil.js';
+import { appendDurable, appendSmall, listFiles, mapLimit } from './fsutil.js';
 import { type Dotlock, errnoCode, withDotlock } from './lock.js';
 import { statMtimes } from './read-range.js';
 import {
@@ -1276,7 +1276,7 @@ export class Folder {
   private async appendIndex(lines: string): Promise<void> {
     try {
       // Counted when read back by refreshIndex(), like every other process's lines.
-      await appendFile(join(this.path, INDEX), lines);
+      await appendSmall(join(this.path, INDEX), lines);
     } catch (err) {
       // The index is a cache: failing to extend it costs time later, never data.
       this.log.warn({ folder: this.path, err }, 'index append failed');

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { errnoCode } from './lock.js';
 
 /**
@@ -111,6 +111,32 @@ export async function appendDurable(path: string, text: string): Promise<void> {
   } finally {
     fs.closeSync(f);
   }
+}
+
+/**
+ * Appends `text` to `path` (no fsync: a cache), creating it when missing. An existing file and a
+ * small text are written on the event loop (see SYNC_WRITE_MAX); creating the file, or a big
+ * text, goes through the thread pool.
+ */
+export async function appendSmall(path: string, text: string): Promise<void> {
+  const data = Buffer.from(text);
+  if (data.length <= SYNC_WRITE_MAX) {
+    let f: number | undefined;
+    try {
+      f = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_APPEND);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    if (f !== undefined) {
+      try {
+        for (let at = 0; at < data.length; ) at += fs.writeSync(f, data, at);
+      } finally {
+        fs.closeSync(f);
+      }
+      return;
+    }
+  }
+  await appendFile(path, data);
 }
 
 /** Makes the directory's entries (a rename into it) durable. */

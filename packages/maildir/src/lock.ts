@@ -5,7 +5,8 @@
  * dotlock.
  */
 
-import { link, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, linkSync, open as openCb, unlinkSync, writeSync } from 'node:fs';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { StoreError } from '@yubin/core';
@@ -124,19 +125,29 @@ async function writeTemp(lockPath: string, content: string): Promise<string> {
 async function createLock(lockPath: string): Promise<boolean> {
   const owner = `${process.pid}:${HOST}\n`;
   const temp = tempName(lockPath);
-  // Through the thread pool, not synchronously: creating a file can cost a fraction of a
-  // millisecond (ext4 without a journal scans for an inode not recently freed), which the event
-  // loop would spend blocked, once per lock.
+  // Only the file's creation goes through the thread pool: it can cost a fraction of a millisecond
+  // (ext4 without a journal scans for an inode not recently freed), which the event loop would
+  // spend blocked. The write, link and unlink take microseconds: done here, they do not queue
+  // behind the pool's fsyncs, once per lock (an APPEND holds the uidlist lock for its line).
+  let created = false;
   try {
-    await writeFile(temp, owner, { flag: 'wx', mode: 0o600 });
-    await link(temp, lockPath);
+    const f = await new Promise<number>((resolve, reject) =>
+      openCb(temp, 'wx', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
+    );
+    created = true;
+    try {
+      writeSync(f, owner);
+    } finally {
+      closeSync(f);
+    }
+    linkSync(temp, lockPath);
     return true;
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'EEXIST') return false;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
   } finally {
-    await unlink(temp).catch(() => {});
+    if (created) unlinkQuietly(temp);
   }
   try {
     const handle = await open(lockPath, 'wx', 0o600);
@@ -152,6 +163,14 @@ async function createLock(lockPath: string): Promise<boolean> {
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') return false;
     throw err;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already, or not ours to remove: nothing to undo.
   }
 }
 
@@ -185,7 +204,7 @@ export async function acquireDotlock(
         async release() {
           if (done) return;
           done = true;
-          await unlink(lockPath).catch(() => {});
+          unlinkQuietly(lockPath);
         },
       };
     }

@@ -4,11 +4,11 @@
  * appended by every writer. Recalculated from the files when missing, unreadable or too big.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats, statSync, writeSync } from 'node:fs';
 import { readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseFileName, sizeFromBase } from './flags.js';
-import { fd, listFiles, readTextOrNull } from './fsutil.js';
+import { listFiles, readTextOrNull } from './fsutil.js';
 import { errnoCode } from './lock.js';
 
 export const MAILDIRSIZE = 'maildirsize';
@@ -179,23 +179,25 @@ export async function addUsage(maildir: string, bytes: number, messages: number)
   const path = join(maildir, MAILDIRSIZE);
   const line = Buffer.from(`${bytes} ${messages}\n`);
   let file: number;
+  // On the event loop, all of it: no file is created (a missing one stays missing), a line is
+  // written into the page cache, and each step through the thread pool would queue behind other
+  // sessions' fsyncs (every delivery and APPEND comes here).
   try {
-    // No O_CREAT: a missing file stays missing.
-    file = await fd.open(path, constants.O_WRONLY | constants.O_APPEND);
+    file = openSync(path, constants.O_WRONLY | constants.O_APPEND);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return;
     throw err;
   }
   try {
-    await fd.writeAll(file, [line]);
+    for (let at = 0; at < line.length; ) at += writeSync(file, line, at);
     // The file is what this process knew plus our line exactly when nobody else wrote meanwhile:
     // then the next readUsage() need not read it back.
-    const st = await fd.stat(file);
+    const st = fstatSync(file);
     const k = known.get(path);
     if (k !== undefined && st.ino === k.ino && st.size === k.size + line.length)
       remember(path, st, k.header, { bytes: k.sums.bytes + bytes, messages: k.sums.messages + messages });
     else known.delete(path);
   } finally {
-    await fd.close(file);
+    closeSync(file);
   }
 }
