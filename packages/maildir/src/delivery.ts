@@ -26,7 +26,7 @@ import {
 import type { MaildirAccount } from './account.js';
 import type { StoreContext } from './context.js';
 import type { Folder } from './folder.js';
-import { CrlfNormalizer, fd, SYNC_WRITE_MAX } from './fsutil.js';
+import { CrlfNormalizer, fd, renameFile, SYNC_WRITE_MAX } from './fsutil.js';
 import { syncDirShared } from './group-commit.js';
 import { errnoCode } from './lock.js';
 import { canonicalName } from './names.js';
@@ -267,8 +267,7 @@ export async function beginDelivery(
             const size = sizeOf(c);
             const name = `${c.tmpBase},S=${size},W=${size}`;
             const finalPath = join(c.folder.sub('new'), name);
-            // On the event loop: microseconds, where the pool would queue it behind fsyncs.
-            fs.renameSync(c.tmpPath, finalPath);
+            await renameFile(c.tmpPath, finalPath);
             c.finalPath = finalPath;
             c.name = name;
           }),

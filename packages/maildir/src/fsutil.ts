@@ -58,12 +58,17 @@ function skipBytes(buffers: readonly Buffer[], count: number): Buffer[] {
   return out;
 }
 
+/** rename(2) through the callback API (see `fd`). */
+export function renameFile(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => fs.rename(from, to, (err) => (err ? reject(err) : resolve())));
+}
+
 /**
  * Writes below this size go through synchronous write/close on the event loop: into the page cache
  * they take microseconds, where each hand-off to the thread pool (busy with other sessions' fsyncs)
  * adds latency to a path that holds a lock or a client waiting. Small, because a write can also
- * wait for the kernel to flush dirty pages, and the whole loop would wait with it. Creating files
- * and fsyncs stay in the pool; renames, links and unlinks (metadata only) do not.
+ * wait for the kernel to flush dirty pages, and the whole loop would wait with it. Creating the
+ * file, renames and fsyncs stay in the pool.
  */
 export const SYNC_WRITE_MAX = 64 * 1024;
 

@@ -71,15 +71,6 @@ vi.mock('node:fs', async (importOriginal) => {
         cb(err);
       });
     },
-    renameSync: (from: string, to: string) => {
-      try {
-        real.renameSync(from, to);
-      } catch (err) {
-        fsRecord.events.push({ op: 'rename-end', path: to, ok: false });
-        throw err;
-      }
-      fsRecord.events.push({ op: 'rename-end', path: to, ok: true });
-    },
   };
   return { ...mocked, default: mocked };
 });
