@@ -1,6 +1,6 @@
 /** MailAccount over `<root>/<domain>/<localpart>/Maildir`. */
 
-import { renameSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import {
   copyFile,
   link,
@@ -35,7 +35,7 @@ import {
 import type { StoreContext } from './context.js';
 import { canonicalFlag, fileNameWithFlags, lettersFromFlags, parseFileName, sortFlags } from './flags.js';
 import type { Folder, ScanEntry } from './folder.js';
-import { fsyncDir, listFiles, readTextOrNull, toCrlf, writeDurableFile } from './fsutil.js';
+import { fsyncDir, listFiles, readTextOrNull, renameFile, toCrlf, writeDurableFile } from './fsutil.js';
 import { errnoCode, HOST, isPidAlive, parseOwner, withDotlock } from './lock.js';
 import { canonicalName, folderDirName, nameFromDir, userPath } from './names.js';
 import { addUsage, type QuotaLimits, readUsage } from './quota.js';
@@ -484,9 +484,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
       const fileName = flags.length > 0 ? fileNameWithFlags(base, lettersFromFlags(flags, keywords)) : base;
       const sub = flags.length > 0 ? 'cur' : 'new';
       finalPath = join(folder.sub(sub), fileName);
-      // On the event loop: a rename takes microseconds, and through the pool it would queue behind
-      // other sessions' fsyncs on this APPEND's critical path.
-      renameSync(tmpPath, finalPath);
+      await renameFile(tmpPath, finalPath);
       // The OK waits for all four; none needs another first. A UID given before the rename is
       // durable names a file a crash may take back: the next scan drops such an entry, and the
       // UID is never given again (yubin-uidnext).

@@ -127,8 +127,9 @@ async function createLock(lockPath: string): Promise<boolean> {
   const temp = tempName(lockPath);
   // Only the file's creation goes through the thread pool: it can cost a fraction of a millisecond
   // (ext4 without a journal scans for an inode not recently freed), which the event loop would
-  // spend blocked. The write, link and unlink take microseconds: done here, they do not queue
-  // behind the pool's fsyncs, once per lock (an APPEND holds the uidlist lock for its line).
+  // spend blocked. The write, link and unlink touch a small file and the Maildir's top folder:
+  // done here, they do not queue behind the pool's fsyncs, once per lock (an APPEND holds the
+  // uidlist lock for its line).
   let created = false;
   try {
     const f = await new Promise<number>((resolve, reject) =>
