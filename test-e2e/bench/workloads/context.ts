@@ -1,6 +1,8 @@
 /** What every workload gets: the targets, the report, the size of the run. */
+import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { maildirPath } from '../lib/maildir-gen.js';
 import { status } from '../lib/progress.js';
 import type { Report, TargetName } from '../lib/report.js';
@@ -75,8 +77,20 @@ export function split(total: number, parts: number): number[] {
 export async function alternate(ctx: Ctx, fn: (target: Target, rep: number) => Promise<void>): Promise<void> {
   for (let rep = 0; rep < ctx.sizes.reps; rep++) {
     const order = rep % 2 === 0 ? ctx.targets : [...ctx.targets].reverse();
-    for (const t of order) await fn(t, rep);
+    for (const t of order) {
+      await settle();
+      await fn(t, rep);
+    }
   }
+}
+
+/**
+ * Writes back what earlier runs left dirty in the page cache (sync(1)) before a measured run: a
+ * workload's fsyncs otherwise wait for the previous one's gigabytes (ext4 commits flush data
+ * written before them), and whichever target runs first pays for it.
+ */
+async function settle(): Promise<void> {
+  await promisify(execFile)('sync').catch(() => {});
 }
 
 export function median(values: readonly number[]): number {
