@@ -277,6 +277,13 @@ export interface Delivery {
 export interface MailStore {
   account(user: string): MailAccount;
   beginDelivery(request: DeliveryRequest): Promise<Delivery>;
+  /**
+   * Finishes what writers that died left undone in these accounts: an acknowledged delivery not
+   * yet visible is made visible, leftovers are removed. The SMTP service runs it as it starts, so a
+   * crash of the process that accepted a message delays it by a restart, not until the account's
+   * next use. Failures are logged, not thrown.
+   */
+  recover(users: readonly string[]): Promise<void>;
   /** Stops watchers and timers. */
   close(): Promise<void>;
 }

@@ -40,13 +40,12 @@ import { errnoCode, HOST, isPidAlive, parseOwner, withDotlock } from './lock.js'
 import { canonicalName, folderDirName, nameFromDir, userPath } from './names.js';
 import { addUsage, type QuotaLimits, readUsage } from './quota.js';
 import { parseSubscriptions, serializeSubscriptions } from './subscriptions.js';
+import { sweepTmp } from './tmp-files.js';
 import { MaildirView, type Rec, type ViewHost } from './view.js';
 
 export const SUBSCRIPTIONS = 'subscriptions';
 export const SPECIAL_USE_FILE = 'yubin-special-use';
 export const MAILDROP_LOCK = 'yubin-pop3.lock';
-/** Maildir spec: a tmp/ file untouched for 36 hours is a leftover. */
-export const TMP_MAX_AGE_MS = 36 * 3600_000;
 
 /** The default folders `ensure()` creates, and the special use their names imply (RFC 6154). */
 export const DEFAULT_FOLDERS: ReadonlyArray<readonly [string, SpecialUse]> = [
@@ -173,7 +172,11 @@ export class MaildirAccount implements MailAccount, ViewHost {
     }
   }
 
-  /** Removes tmp/ leftovers: older than 36 hours, or written by a process of this host that died. */
+  /**
+   * Tidies every folder's tmp/ once per process (tmp-files.ts): acknowledged deliveries whose
+   * rename did not reach the disk go into new/; leftovers of dead writers, or older than 36 hours,
+   * are removed.
+   */
   cleanOnce(): Promise<void> {
     if (!this.cleaned)
       this.cleaned = this.cleanTmp().catch((err: unknown) => {
@@ -184,27 +187,8 @@ export class MaildirAccount implements MailAccount, ViewHost {
 
   private async cleanTmp(): Promise<void> {
     const folders = [this.maildir, ...(await this.folderDirs()).map((d) => join(this.maildir, d))];
-    const now = Date.now();
-    for (const folder of folders) {
-      const tmp = join(folder, 'tmp');
-      for (const name of await listFiles(tmp)) {
-        const path = join(tmp, name);
-        const m = /^\d+\.M\d+P(\d+)Q\d+\.(.+)$/.exec(name);
-        const pid = m ? Number(m[1]) : 0;
-        const deadHere = m !== null && m[2] === this.ctx.host && pid !== process.pid && !isPidAlive(pid);
-        let old = false;
-        try {
-          const st = await stat(path);
-          old = now - Math.max(st.mtimeMs, st.atimeMs) > TMP_MAX_AGE_MS;
-        } catch {
-          continue;
-        }
-        if (deadHere || old) {
-          await unlink(path).catch(() => {});
-          this.ctx.log.info({ user: this.user, file: path }, 'tmp leftover removed');
-        }
-      }
-    }
+    const log = this.ctx.log.child({ user: this.user });
+    for (const folder of folders) await sweepTmp(folder, this.maildir, this.ctx.host, log);
   }
 
   private async folderDirs(): Promise<string[]> {

@@ -1,10 +1,13 @@
 /**
  * Delivery per the Maildir spec (cr.yp.to/proto/maildir.html): one tmp/ file per target, written,
- * its mtime set to the internal date and fsync'd, then renamed into new/ and the directory fsync'd.
- * All or nothing: when any copy fails, the copies already made are removed. Concurrent deliveries
- * into one folder share the directory fsync (group-commit.ts). A delivery does not number its file:
- * the next reader's scan gives UIDs to everything new with one uidlist append (folder.ts), so the
- * ingest path takes no uidlist lock (a dotlock file made and removed each time) at all.
+ * its mtime set to the internal date, marked complete (tmp-files.ts DELIVERED_MODE) and fsync'd,
+ * then renamed into new/. The reply waits for the file's fsync, not for an fsync of new/: a crash
+ * before the rename reaches the disk leaves the complete file in tmp/, and the next sweep of tmp/
+ * (at the next use of the account, or when the SMTP service starts) moves it into new/ (tmp-files.ts
+ * says why its name in tmp/ is durable). All or nothing: when any copy fails, the copies already
+ * made are removed. A delivery does not number its file: the next reader's scan gives UIDs to
+ * everything new with one uidlist append (folder.ts), so the ingest path takes no uidlist lock (a
+ * dotlock file made and removed each time) at all.
  *
  * The per-message path is the cost of SMTP ingest, so it makes few system calls: the body is kept
  * in memory up to FLUSH_BYTES and written with one writev(), the tmp/ directory is only created when
@@ -27,9 +30,9 @@ import type { MaildirAccount } from './account.js';
 import type { StoreContext } from './context.js';
 import type { Folder } from './folder.js';
 import { CrlfNormalizer, fd, renameFile, SYNC_WRITE_MAX } from './fsutil.js';
-import { syncDirShared } from './group-commit.js';
 import { errnoCode } from './lock.js';
 import { canonicalName } from './names.js';
+import { DELIVERED_MODE } from './tmp-files.js';
 
 /** Body bytes held in memory before they are written out: one write for most messages. */
 export const FLUSH_BYTES = 256 * 1024;
@@ -249,13 +252,19 @@ export async function beginDelivery(
         const onLoop = unwritten <= SYNC_WRITE_MAX;
         if (onLoop) flushSync();
         else await flush();
-        // The mtime is set before the fsync, so the internal date is as durable as the bytes.
+        // The mtime and the complete mark are set before the fsync, so that the internal date is as
+        // durable as the bytes, and a file found in tmp/ after a crash is known to be whole.
         await settleAll(
           copies.map(async (c) => {
             const file = c.file;
             if (file === null) throw new StoreError('TEMP', 'delivery file closed');
-            if (onLoop) fs.futimesSync(file, date, date);
-            else await fd.utimes(file, date, date);
+            if (onLoop) {
+              fs.futimesSync(file, date, date);
+              fs.fchmodSync(file, DELIVERED_MODE);
+            } else {
+              await fd.utimes(file, date, date);
+              await fd.chmod(file, DELIVERED_MODE);
+            }
             await fd.sync(file);
             c.file = null;
             if (onLoop) fs.closeSync(file);
@@ -272,12 +281,11 @@ export async function beginDelivery(
             c.name = name;
           }),
         );
-        await settleAll([...new Set(copies.map((c) => c.folder.sub('new')))].map(syncDirShared));
       } catch (err) {
         await cleanup();
         throw commitError(err, 'commit delivery');
       }
-      // Durable from here on. The index line (size, date, trace id) is written before the answer,
+      // Durable from here on (in new/, or in tmp/ for the sweep). The index line (size, date, trace id) is written before the answer,
       // so that the reader that numbers the file (readers do, at their next scan, as Dovecot does
       // for Postfix's deliveries: no uidlist lock per message here) logs and shows its trace id.
       return Promise.all(

@@ -3,6 +3,10 @@ import { type Delivery, type DeliveryRequest, type Log, type MailStore, nullLog 
 import { MaildirAccount } from './account.js';
 import { StoreContext, sanitizeHost } from './context.js';
 import { beginDelivery } from './delivery.js';
+import { mapLimit } from './fsutil.js';
+
+/** Accounts swept at once by `recover`. */
+const RECOVER_PARALLEL = 4;
 
 export {
   DEFAULT_FOLDERS,
@@ -66,6 +70,10 @@ export function createMaildirStore(options: MaildirStoreOptions): MailStore {
   return {
     account,
     beginDelivery: (request: DeliveryRequest): Promise<Delivery> => beginDelivery(ctx, account, request),
+    async recover(users: readonly string[]) {
+      // A few accounts at a time: each is a readdir of every folder's tmp/, usually empty.
+      await mapLimit(users, RECOVER_PARALLEL, (user) => account(user).cleanOnce());
+    },
     async close() {
       ctx.close();
       await ctx.quiesce();

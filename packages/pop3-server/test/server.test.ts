@@ -306,6 +306,7 @@ describe('POP3 server: pipelining, limits, timeouts', () => {
     const inner = createMemoryStore();
     const store: MailStore = {
       beginDelivery: (r) => inner.beginDelivery(r),
+      recover: (users) => inner.recover(users),
       close: () => inner.close(),
       account(user: string): MailAccount {
         const account = inner.account(user);

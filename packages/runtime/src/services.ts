@@ -110,6 +110,12 @@ export async function createSmtpService(
   // The queue runner, and so submission (whose new messages kick it), live in the pool's first
   // process only; the other processes take inbound mail (port 25), the bulk of the connections.
   if (role === 'first') await runner.start();
+  // Acknowledged deliveries a crashed predecessor left in tmp/ (maildir tmp-files.ts), in the
+  // background: every SMTP process, since any of them may have been the one that crashed.
+  void ctx.accounts
+    .listUsers()
+    .then((users) => ctx.store.recover(users.map((u) => u.address)))
+    .catch((err: unknown) => ctx.log.warn({ err }, 'delivery recovery failed'));
   return {
     endpoints: [
       { name: 'SMTP', port: config.ports.smtp, tls: 'starttls', server: ingress },

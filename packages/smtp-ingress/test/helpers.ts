@@ -58,6 +58,7 @@ export function failingCommits(
       beginDelayMs = ms;
     },
     account: (user) => store.account(user),
+    recover: (users) => store.recover(users),
     close: () => store.close(),
     failNext(code) {
       pending = code;

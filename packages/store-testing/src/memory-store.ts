@@ -194,6 +194,9 @@ class MemoryStoreImpl implements MemoryStore {
     return new MemoryAccount(this, canonicalUser(user));
   }
 
+  /** Nothing to recover: a memory store does not outlive its process. */
+  async recover(_users: readonly string[]): Promise<void> {}
+
   failNext(op: MemoryStoreOp, code: StoreErrorCode, options: FailNextOptions = {}): void {
     this.failures.push({
       op,

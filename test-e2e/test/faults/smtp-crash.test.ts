@@ -1,6 +1,6 @@
 /**
  * Crash during delivery: the real SMTP process is SIGKILLed at random moments while several raw SMTP
- * clients send. A `250` means durable (README: tmp/ → fsync → new/ → fsync dir before the reply), so
+ * clients send. A `250` means durable (README: tmp/ → fsync → new/ before the reply), so
  * every acknowledged message must be stored exactly once and whole; a message the client never saw
  * acknowledged may be there or not, but never partial — checked after every kill through the real
  * POP3 process, which runs throughout, and at the end through a fresh store; tmp/ leftovers of the
