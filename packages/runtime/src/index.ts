@@ -17,7 +17,9 @@ export {
   type ReadyMessage,
   type RunningService,
   runService,
+  SERVICE_THREADPOOL_SIZE,
   type ServiceContext,
+  serviceEnv,
 } from './service.js';
 export {
   createImapService,

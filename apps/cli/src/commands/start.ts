@@ -9,7 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '@yubin/config';
 import type { Log } from '@yubin/core';
-import { ensureTlsFiles, type Listening, type ReadyMessage, RestartBackoff } from '@yubin/runtime';
+import {
+  ensureTlsFiles,
+  type Listening,
+  type ReadyMessage,
+  RestartBackoff,
+  serviceEnv,
+} from '@yubin/runtime';
 import { prepareAccounts } from '../first-run.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -47,7 +53,7 @@ export async function startCommand(
   const firstRun = await prepareAccounts(config, log);
 
   const tsx = import.meta.resolve('tsx');
-  const env = { ...process.env, ...(options.transcript ? { YUBIN_TRANSCRIPT: 'true' } : {}) };
+  const env = serviceEnv({ ...process.env, ...(options.transcript ? { YUBIN_TRANSCRIPT: 'true' } : {}) });
   const children = new Map<Service, Child>();
   let stopping = false;
 
