@@ -166,17 +166,45 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
       ctx,
       `IMAP FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE), ${s.bigFolder} messages`,
       [
-        { metric: 'FETCH 1:* time', unit: 'ms', better: 'lower', target: { op: '<=', ratio: 1 } },
-        { metric: 'messages per second', unit: 'msg/s', better: 'higher', target: { op: '>=', ratio: 1 } },
+        {
+          metric: 'FETCH 1:* time, first',
+          unit: 'ms',
+          better: 'lower',
+          target: { op: '<=', ratio: 1 },
+        },
+        { metric: 'FETCH 1:* time, repeated (new session)', unit: 'ms', better: 'lower' },
+        {
+          metric: 'messages per second, first',
+          unit: 'msg/s',
+          better: 'higher',
+          target: { op: '>=', ratio: 1 },
+        },
       ],
       async (target, samples) => {
-        const r = await imapJobs(ctx, target, [login(big)], { name: 'fetch-all', mailbox: 'INBOX' }, 600_000);
-        if (r.extra.fetched !== s.bigFolder)
-          throw new Error(`FETCH returned ${r.extra.fetched} of ${s.bigFolder}`);
-        const ms = r.latenciesMs[0] ?? Number.NaN;
-        samples.add(target.name, 'FETCH 1:* time', round(ms));
-        samples.add(target.name, 'messages per second', round(s.bigFolder / (ms / 1000)));
-        step(`${target.name}: FETCH 1:* ${round(ms)} ms (${r.bytes} bytes)`);
+        const fetchOnce = async () => {
+          const r = await imapJobs(
+            ctx,
+            target,
+            [login(big)],
+            { name: 'fetch-all', mailbox: 'INBOX' },
+            600_000,
+          );
+          if (r.extra.fetched !== s.bigFolder)
+            throw new Error(`FETCH returned ${r.extra.fetched} of ${s.bigFolder}`);
+          return r.latenciesMs[0] ?? Number.NaN;
+        };
+        // The first FETCH of the folder parses every message (both servers cache what it found);
+        // the second, in a new session, shows what the cache saves. Reported apart: their median
+        // would say little about either.
+        const first = await fetchOnce();
+        const again = await fetchOnce();
+        // A second repetition fetches an already-cached folder: the first one only counts once.
+        if (!samples.get(target.name, 'FETCH 1:* time, first')) {
+          samples.add(target.name, 'FETCH 1:* time, first', round(first));
+          samples.add(target.name, 'messages per second, first', round(s.bigFolder / (first / 1000)));
+        }
+        samples.add(target.name, 'FETCH 1:* time, repeated (new session)', round(again));
+        step(`${target.name}: FETCH 1:* first ${round(first)} ms, repeated ${round(again)} ms`);
       },
     );
 
