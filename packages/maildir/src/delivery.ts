@@ -285,9 +285,10 @@ export async function beginDelivery(
         await cleanup();
         throw commitError(err, 'commit delivery');
       }
-      // Durable from here on (in new/, or in tmp/ for the sweep). The index line (size, date, trace id) is written before the answer,
-      // so that the reader that numbers the file (readers do, at their next scan, as Dovecot does
-      // for Postfix's deliveries: no uidlist lock per message here) logs and shows its trace id.
+      // Durable from here on (in new/, or in tmp/ for the sweep). The index line (size, date, trace
+      // id) is written before the answer, so that the reader that numbers the file (readers do, at
+      // their next scan, as Dovecot does for Postfix's deliveries: no uidlist lock per message
+      // here) logs and shows its trace id.
       return Promise.all(
         copies.map(async (c): Promise<DeliveredCopy> => {
           const name = c.name as string;
