@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MailStore } from '@yubin/core';
+import { INBOX, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { INDEX } from '../src/index.js';
 import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
 
 let root: string;
@@ -240,5 +241,31 @@ describe('tmp/ cleanup', () => {
     expect((await readdir(join(md, 'tmp'))).sort()).toEqual([`1700000000.M1P1Q1.other.host`, alive].sort());
     expect(await readdir(join(md, '.Sent', 'tmp'))).toEqual([]);
     await fresh.close();
+  });
+});
+
+describe('structure cache', () => {
+  const indexLines = async () =>
+    (await readFile(join(MAILDIR(root), INDEX), 'utf8')).split('\n').filter((l) => l.startsWith('S\t'));
+
+  it('writes computed structures to the index once the folder is quiet, and the rest at close', async () => {
+    for (let i = 0; i < 3; i++) await deliver(s, [ALICE], `Subject: m${i}\r\n\r\nbody\r\n`);
+    const view = await s.account(ALICE).open(INBOX);
+    const [first, second, third] = view.messages;
+    const one = await view.structure(first?.uid ?? 0);
+    // Not on the FETCH's path: nothing is written while structures are being computed.
+    expect(await indexLines()).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await indexLines()).toHaveLength(1);
+    await view.structure(second?.uid ?? 0);
+    await view.structure(third?.uid ?? 0);
+    await view.close();
+    await s.close();
+    expect(await indexLines()).toHaveLength(3);
+    // Another process finds them there.
+    s = store(root);
+    const again = await s.account(ALICE).open(INBOX, { readOnly: true });
+    expect(await again.structure(first?.uid ?? 0)).toEqual(one);
+    await again.close();
   });
 });
