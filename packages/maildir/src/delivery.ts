@@ -245,12 +245,13 @@ export async function beginDelivery(
             Math.max(...list.map(sizeOf)),
           );
         }
-        // What is left of a small message (most of them) is written, dated and closed on the event
-        // loop (fsutil.ts SYNC_WRITE_MAX): only the fsync goes to the thread pool, three hand-offs
-        // fewer per message, each of which waits behind the other sessions' work when busy.
+        // What is left of a small message (most of them) is written on the event loop (fsutil.ts
+        // SYNC_WRITE_MAX); a bigger rest goes through the thread pool, as a write into the page
+        // cache may wait for writeback. Dating, marking and closing the file touch only its inode
+        // and are done on the loop for every size: only the fsync goes to the pool, where each
+        // hand-off waits behind the other sessions' fsyncs when busy.
         const unwritten = pendingBytes + Math.max(0, ...copies.map((c) => c.prefix?.length ?? 0));
-        const onLoop = unwritten <= SYNC_WRITE_MAX;
-        if (onLoop) flushSync();
+        if (unwritten <= SYNC_WRITE_MAX) flushSync();
         else await flush();
         // The mtime and the complete mark are set before the fsync, so that the internal date is as
         // durable as the bytes, and a file found in tmp/ after a crash is known to be whole.
@@ -258,17 +259,11 @@ export async function beginDelivery(
           copies.map(async (c) => {
             const file = c.file;
             if (file === null) throw new StoreError('TEMP', 'delivery file closed');
-            if (onLoop) {
-              fs.futimesSync(file, date, date);
-              fs.fchmodSync(file, DELIVERED_MODE);
-            } else {
-              await fd.utimes(file, date, date);
-              await fd.chmod(file, DELIVERED_MODE);
-            }
+            fs.futimesSync(file, date, date);
+            fs.fchmodSync(file, DELIVERED_MODE);
             await fd.sync(file);
             c.file = null;
-            if (onLoop) fs.closeSync(file);
-            else await fd.close(file);
+            fs.closeSync(file);
           }),
         );
         await settleAll(

@@ -24,9 +24,6 @@ export const fd = {
       fs.futimes(f, atime, mtime, (err) => (err ? reject(err) : resolve())),
     );
   },
-  chmod(f: number, mode: number): Promise<void> {
-    return new Promise((resolve, reject) => fs.fchmod(f, mode, (err) => (err ? reject(err) : resolve())));
-  },
   stat(f: number): Promise<fs.Stats> {
     return new Promise((resolve, reject) => fs.fstat(f, (err, st) => (err ? reject(err) : resolve(st))));
   },
