@@ -29,7 +29,7 @@ import { startYubin } from './targets/yubin.js';
 import { type Ctx, IMAP_PARTS, type ImapPart, type Sizes } from './workloads/context.js';
 import { imapWorkloads } from './workloads/imap.js';
 import { pop3Retrieve } from './workloads/pop3.js';
-import { smtpIngest, smtpSource } from './workloads/smtp.js';
+import { smtpIngest, smtpSource, warmUpMessages } from './workloads/smtp.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ALL = ['smtp', 'smtp-source', 'pop3', 'imap'] as const;
@@ -126,7 +126,12 @@ async function main(): Promise<number> {
     startedAt: new Date().toISOString(),
     machine: await machine(),
     versions: await versions(REPO_ROOT, anchor),
-    workloads: { groups: [...only], ...(imapParts ? { imap: [...imapParts] } : {}), sizes },
+    workloads: {
+      groups: [...only],
+      ...(imapParts ? { imap: [...imapParts] } : {}),
+      sizes,
+      ...(only.has('smtp') ? { smtpWarmUpMessages: warmUpMessages(sizes) } : {}),
+    },
     targetNotes: {},
     figures: [],
     raw: {},
