@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INBOX, type MailStore } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INDEX } from '../src/index.js';
-import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
+import { deadPid, deliver, MAILDIR, store, tempRoot } from './helpers.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -207,10 +206,7 @@ describe('maildrop lock', () => {
     const again = await acct.lockMaildrop();
     await again.release();
     // A dead process's lock: a pid that has exited.
-    const dead = spawnSync(process.execPath, [
-      '-e',
-      'process.stdout.write(String(process.pid))',
-    ]).stdout.toString();
+    const dead = deadPid();
     const { hostname } = await import('node:os');
     await writeFile(join(MAILDIR(root), 'yubin-pop3.lock'), `${dead}:${hostname()}\n`);
     const taken = await acct.lockMaildrop();
@@ -221,10 +217,7 @@ describe('maildrop lock', () => {
 
 describe('tmp/ cleanup', () => {
   it('removes leftovers of dead processes of this host and files older than 36 hours', async () => {
-    const dead = spawnSync(process.execPath, [
-      '-e',
-      'process.stdout.write(String(process.pid))',
-    ]).stdout.toString();
+    const dead = deadPid();
     const md = MAILDIR(root);
     await mkdir(join(md, '.Sent', 'tmp'), { recursive: true });
     await writeFile(join(md, 'tmp', `1700000000.M1P${dead}Q1.test.host`), 'x');

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,3 +26,8 @@ export const MAILDIR = (root: string, user = 'alice@yubin.test') => {
   const [local, domain] = user.split('@') as [string, string];
   return join(root, domain, local, 'Maildir');
 };
+
+/** The pid of a process that has exited (a dead writer, a stale lock's holder). */
+export function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout);
+}

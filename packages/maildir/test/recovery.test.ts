@@ -2,14 +2,13 @@
  * An acknowledged delivery whose rename into new/ did not reach the disk (tmp-files.ts): the crash
  * is reproduced by writing the state it leaves, a complete file in tmp/ named by a dead writer.
  */
-import { spawnSync } from 'node:child_process';
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailStore } from '@yubin/core';
 import { nullLog } from '@yubin/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DELIVERED_MODE, STUCK_DELIVERY_MS, sweepTmp } from '../src/tmp-files.js';
-import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
+import { deadPid, deliver, MAILDIR, store, tempRoot } from './helpers.js';
 
 const ALICE = 'alice@yubin.test';
 const HOST = 'test.host';
@@ -28,11 +27,6 @@ afterEach(async () => {
   await s.close();
   await cleanup();
 });
-
-/** The pid of a process that has exited. */
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout);
-}
 
 /** A name as uniqueBase() makes it, named `agoMs` ago by `pid` on `host`. */
 function nameBy(pid: number, host = HOST, agoMs = 0): string {
