@@ -1164,10 +1164,6 @@ export class Folder {
   }
 
   /**
-   * After a listing with pending dates: reads them all, a slice at a time between yields to the
-   * event loop, records them in the index and then writes the snapshot the listing deferred.
-   */
-  /**
    * Stops background work (the date fills), writes the structures still queued and waits for what
    * is under way: the store closes.
    */
@@ -1181,6 +1177,10 @@ export class Folder {
     await Promise.all([...this.fills]);
   }
 
+  /**
+   * After a listing with pending dates: reads them all, a slice at a time between yields to the
+   * event loop, records them in the index and then writes the snapshot the listing deferred.
+   */
   private async fillDates(entries: readonly ScanEntry[]): Promise<void> {
     for (let at = 0; at < entries.length; at += DATE_FILL_SLICE) {
       await yieldToLoop();
