@@ -75,7 +75,7 @@ export interface MessageMeta {
    * The trace id SMTP gave the message on acceptance (also in its `Received:` header), so every
    * later touch can be logged against it; absent for mail that arrived another way.
    */
-  readonly traceId?: string;
+  readonly traceId?: string | undefined;
 }
 
 /** Changes a view learned at `sync()` that the session has not caused itself. */
@@ -145,10 +145,12 @@ export interface MailboxView {
    */
   isRecent(uid: number): boolean;
   /**
-   * The snapshot's UIDs for which `isRecent` is true, ascending: a session counts and lists its
-   * \Recent messages at SELECT without asking about every message (O(recent), not O(messages)).
+   * The snapshot's UIDs for which `isRecent` is true, as ascending, disjoint runs `[first, last]`
+   * up to the snapshot's highest UID (a run may span UIDs no longer in the snapshot): a session
+   * counts its \Recent messages at SELECT without asking about every message (a first SELECT of a
+   * never-opened 100k-message folder gets one run).
    */
-  recentUids(): readonly number[];
+  recentRuns(): ReadonlyArray<readonly [number, number]>;
   /** Brings the snapshot up to date and returns what changed since the last call. */
   sync(options?: { readonly expunges?: boolean }): Promise<MailboxChanges>;
   /**

@@ -20,7 +20,11 @@ function fakeView(uids: number[], recent: number[] = []) {
     uidNext: 100,
     keywords: [],
     isRecent: (uid) => recent.includes(uid),
-    recentUids: () => messages.map((m) => m.uid).filter((uid) => recent.includes(uid)),
+    recentRuns: () =>
+      messages
+        .map((m) => m.uid)
+        .filter((uid) => recent.includes(uid))
+        .map((uid) => [uid, uid]),
     async sync() {
       const n = next ?? {
         messages,

@@ -4,24 +4,28 @@
  * the client's numbering right.
  *
  * The store's `MailboxView.messages` is the snapshot the client knows: sequence number n is
- * `messages[n-1]`. This class adds no copy of it, so an idle selected session costs a set of recent
- * UIDs and a few fields; the ascending UID list that UID sets resolve against is built on demand and
- * dropped whenever the snapshot changes.
+ * `messages[n-1]`. This class adds no copy of it, so an idle selected session costs its recent UIDs
+ * (as runs) and a few fields; the ascending UID list that UID sets resolve against is built on
+ * demand and dropped whenever the snapshot changes.
  */
 import type { MailboxChanges, MailboxView, MessageMeta } from '@yubin/core';
+import { UidRuns } from './uid-runs.js';
 
 /** Flags every client may set (RFC 3501 §2.3.2); `\Recent` is not settable. */
 const SYSTEM_FLAG_LIST = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 export class SelectedView {
-  private readonly recent = new Set<number>();
+  private readonly recent: UidRuns;
   private uidCache: number[] | null = null;
   private changed = false;
   private unsubscribe: (() => void) | null = null;
   private listener: (() => void) | null = null;
 
   constructor(readonly view: MailboxView) {
-    for (const uid of view.recentUids()) this.recent.add(uid);
+    const runs = view.recentRuns();
+    let members = 0;
+    for (const [first, last] of runs) members += this.countBelow(last + 1) - this.countBelow(first);
+    this.recent = UidRuns.of(runs, members);
     this.unsubscribe = view.onChange(() => {
       this.changed = true;
       this.listener?.();

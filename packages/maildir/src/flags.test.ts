@@ -25,6 +25,11 @@ describe('Maildir file names', () => {
     expect(parseFileName('1234.M5P6.host:1,foo')).toEqual({ base: '1234.M5P6.host', letters: '', extra: '' });
     expect(sizeFromBase('1.M2P3.h,S=4542,W=4642')).toBe(4542);
     expect(sizeFromBase('1.M2P3.h')).toBeUndefined();
+    expect(sizeFromBase('1.M2P3.h,W=4642,S=4542')).toBe(4542);
+    expect(sizeFromBase('1.M2P3.h,S=12x,S=5')).toBe(5);
+    expect(sizeFromBase('1.M2P3.h,S=,W=1')).toBeUndefined();
+    expect(sizeFromBase('1.M2P3.hS=5')).toBeUndefined();
+    expect(sizeFromBase('1.M2P3.h,S=99999999999999999999')).toBeUndefined();
   });
 
   it('maps system flags to sorted letters and keywords through dovecot-keywords', () => {

@@ -44,8 +44,19 @@ export function parseFileName(name: string): ParsedFileName {
 
 /** `,S=<size>` from a base name, when present. */
 export function sizeFromBase(base: string): number | undefined {
-  const m = /,S=(\d+)(?:,|$)/.exec(base);
-  return m ? Number(m[1]) : undefined;
+  // By hand, not a regular expression: a first listing asks for 100k of them.
+  for (let at = base.indexOf(',S='); at >= 0; at = base.indexOf(',S=', at + 1)) {
+    let size = 0;
+    let end = at + 3;
+    for (; end < base.length; end++) {
+      const digit = base.charCodeAt(end) - 0x30;
+      if (digit < 0 || digit > 9) break;
+      size = size * 10 + digit;
+    }
+    if (end > at + 3 && (end === base.length || base.charCodeAt(end) === 0x2c) && Number.isSafeInteger(size))
+      return size;
+  }
+  return undefined;
 }
 
 export function canonicalFlag(flag: string): string {

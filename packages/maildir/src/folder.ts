@@ -36,7 +36,7 @@ import {
   entriesByBase,
   newGuid,
   serializeEntry,
-  serializeUidlist,
+  serializeHeader,
   type Uidlist,
   type UidlistEntry,
   UidlistReader,
@@ -64,6 +64,9 @@ const STRUCTURE_QUIET_MS = 200;
 const STRUCTURE_SAVE_MAX_MS = 10_000;
 /** Structures serialised per turn of the event loop (~7 ms of JSON.stringify). */
 const STRUCTURE_SAVE_SLICE = 1000;
+
+/** How long background work after a first listing waits for the command to answer (see later()). */
+const BACKGROUND_DELAY_MS = 100;
 
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -169,14 +172,6 @@ function eagerDateMs(e: ScanEntry): number {
 }
 
 /**
- * The entry's date may still be unread (it came from a listing or snapshot without it): then its
- * meta reads it when asked. No lookup: a first listing makes 100k such entries at once.
- */
-export function hasLazyDate(e: ScanEntry): boolean {
-  return e instanceof PendingDateEntry;
-}
-
-/**
  * A file's mtime as a date in whole ms, truncated, except that an mtime set from a Date (delivery,
  * APPEND's date) travels as seconds in a double and may come back a hair below its ms (…460.9999…):
  * it must read back as the date the index recorded for the same file.
@@ -227,20 +222,153 @@ function metaLine(base: string, meta: CachedMeta): string {
 }
 
 /**
- * Sorts base names in delivery order: `<secs>.M<usecs>` first, then the name. Each is parsed once
- * into one number (seconds × 10⁶ + microseconds stays exact below 2⁵³ for the next 280 years).
+ * A base name's place in delivery order: `<secs>.M<usecs>` as one number (seconds × 10⁶ +
+ * microseconds stays exact below 2⁵³ for the next 280 years); the seconds alone for other names
+ * that start with them (the old `<secs>.<pid>.<host>`); Infinity (last) for any other name.
+ * By hand, not a regular expression: a first listing orders 100k names.
  */
+function deliveryKey(base: string): number {
+  let i = 0;
+  let secs = 0;
+  for (; i < base.length; i++) {
+    const digit = base.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) break;
+    secs = secs * 10 + digit;
+  }
+  if (i === 0 || base.charCodeAt(i) !== 0x2e || !Number.isSafeInteger(secs * 1e6))
+    return Number.POSITIVE_INFINITY;
+  if (base.charCodeAt(i + 1) !== 0x4d) return secs * 1e6;
+  let usecs = 0;
+  let j = i + 2;
+  for (; j < base.length; j++) {
+    const digit = base.charCodeAt(j) - 0x30;
+    if (digit < 0 || digit > 9) break;
+    usecs = usecs * 10 + digit;
+  }
+  return j > i + 2 && usecs < 1e6 ? secs * 1e6 + usecs : secs * 1e6;
+}
+
+/** Delivery order: by `deliveryKey`, then by name (a total order: sorting is well defined). */
+function compareDelivery(keyA: number, keyB: number, a: string, b: string): number {
+  if (keyA !== keyB) return keyA < keyB ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sorts base names in delivery order: `<secs>.M<usecs>` first, then the name. */
 function sortByDelivery(bases: readonly string[]): string[] {
-  const keyed = bases.map((base) => {
-    const m = /^(\d+)\.M(\d+)/.exec(base);
-    const usecs = m ? Number(m[2]) : 0;
-    return { base, key: m && usecs < 1e6 ? Number(m[1]) * 1e6 + usecs : Number.NaN };
-  });
-  keyed.sort((a, b) => {
-    if (!Number.isNaN(a.key) && !Number.isNaN(b.key) && a.key !== b.key) return a.key - b.key;
-    return a.base < b.base ? -1 : a.base > b.base ? 1 : 0;
-  });
+  const keyed = bases.map((base) => ({ base, key: deliveryKey(base) }));
+  keyed.sort((a, b) => compareDelivery(a.key, b.key, a.base, b.base));
   return keyed.map((k) => k.base);
+}
+
+/** The listing's files by base; a file listed in both new/ and cur/ (renamed in between) as in cur/. */
+function filesOf(listed: Listed): Map<string, FileRef> {
+  const files = new Map<string, FileRef>();
+  for (const name of listed.fresh) {
+    const base = baseOf(name);
+    files.set(base, { base, name, sub: 'new' });
+  }
+  for (const name of listed.current) {
+    const base = baseOf(name);
+    files.set(base, { base, name, sub: 'cur' });
+  }
+  return files;
+}
+
+/**
+ * Listed files with their UIDs, ascending, as parallel arrays: no object per message (a first
+ * listing has 100k of them, and each object costs its allocation and the collector's copying).
+ */
+interface Matched {
+  readonly uids: number[];
+  readonly bases: string[];
+  readonly names: string[];
+  readonly subs: Sub[];
+}
+
+function pushMatched(m: Matched, uid: number, base: string, name: string, sub: Sub): void {
+  m.uids.push(uid);
+  m.bases.push(base);
+  m.names.push(name);
+  m.subs.push(sub);
+}
+
+/** The listed file of each uidlist entry, in UID order. */
+function matchFiles(list: Uidlist, files: ReadonlyMap<string, FileRef>): Matched {
+  const m: Matched = { uids: [], bases: [], names: [], subs: [] };
+  for (const entry of list.entries) {
+    const file = files.get(baseOf(entry.name));
+    if (file) pushMatched(m, entry.uid, file.base, file.name, file.sub);
+  }
+  return m;
+}
+
+/**
+ * Every listed file in delivery order, numbered from `firstUid` on (a folder without a uidlist).
+ * A base listed twice (renamed from new/ to cur/ between the two readdirs) is numbered once, as
+ * its last listed name: its names sort next to each other (same key, same base), listing order last.
+ */
+function inDeliveryOrder(listed: Listed, firstUid: number): Matched {
+  const { fresh, current } = listed;
+  const total = fresh.length + current.length;
+  const names = fresh.length === 0 ? current : current.length === 0 ? fresh : fresh.concat(current);
+  const bases: string[] = new Array(total);
+  const keys = new Float64Array(total);
+  for (let i = 0; i < total; i++) {
+    const base = baseOf(names[i] as string);
+    bases[i] = base;
+    keys[i] = deliveryKey(base);
+  }
+  const compare = (a: number, b: number): number =>
+    compareDelivery(keys[a] as number, keys[b] as number, bases[a] as string, bases[b] as string) || a - b;
+  const order = new Uint32Array(total);
+  let sorted = true;
+  for (let i = 0; i < total; i++) {
+    order[i] = i;
+    if (sorted && i > 0 && compare(i - 1, i) > 0) sorted = false;
+  }
+  // A listing is often in delivery order already: readdir() names come sorted, and the seconds
+  // in them have had ten digits since 2001.
+  if (!sorted) order.sort(compare);
+  const m: Matched = {
+    uids: new Array(total),
+    bases: new Array(total),
+    names: new Array(total),
+    subs: new Array(total),
+  };
+  let out = 0;
+  for (let i = 0; i < total; i++) {
+    const at = order[i] as number;
+    const next = order[i + 1];
+    if (next !== undefined && bases[next] === bases[at]) continue;
+    m.uids[out] = firstUid + out;
+    m.bases[out] = bases[at] as string;
+    m.names[out] = names[at] as string;
+    m.subs[out] = at < fresh.length ? 'new' : 'cur';
+    out++;
+  }
+  for (const column of [m.uids, m.bases, m.names, m.subs]) column.length = out;
+  return m;
+}
+
+/** The uidlist's entry lines for `m`. */
+function uidlistLines(m: Matched): string {
+  const chunks: string[] = [];
+  for (let at = 0; at < m.uids.length; at += 4096) {
+    let chunk = '';
+    const end = Math.min(m.uids.length, at + 4096);
+    for (let i = at; i < end; i++) chunk += `${m.uids[i]} :${m.names[i]}\n`;
+    chunks.push(chunk);
+  }
+  return chunks.join('');
+}
+
+/** `m`'s entries from `from` on, as uidlist entries. */
+function matchedEntries(m: Matched, from: number): UidlistEntry[] {
+  const out: UidlistEntry[] = [];
+  for (let i = from; i < m.uids.length; i++)
+    out.push({ uid: m.uids[i] as number, name: m.names[i] as string });
+  return out;
 }
 
 /** A file name's base: up to the first `:` (parseFileName without the object). */
@@ -384,6 +512,8 @@ export class Folder {
   private foreignMoves = 0;
   /** Background work under way: date fills, snapshot writes (see quiesce()). */
   private readonly fills = new Set<Promise<void>>();
+  /** A date fill (fillDates) is under way. */
+  private filling = false;
   private stopped = false;
   /** new/'s stamp when assign() last listed it and found every file numbered (see numberNewFirst). */
   private newSettled: DirStamp | null = null;
@@ -449,25 +579,7 @@ export class Folder {
 
   /** new/ first, then cur/: a message renamed new/ → cur/ meanwhile is then seen at least once. */
   async readFiles(): Promise<Map<string, FileRef>> {
-    return (await this.listing()).files;
-  }
-
-  /** The files, with each directory stamped just before it was read (see snapshot.ts). */
-  private async listing(): Promise<Listed & { files: Map<string, FileRef> }> {
-    return this.filesOf(await this.names());
-  }
-
-  private filesOf(listed: Listed): Listed & { files: Map<string, FileRef> } {
-    const files = new Map<string, FileRef>();
-    for (const name of listed.fresh) {
-      const base = baseOf(name);
-      files.set(base, { base, name, sub: 'new' });
-    }
-    for (const name of listed.current) {
-      const base = baseOf(name);
-      files.set(base, { base, name, sub: 'cur' });
-    }
-    return { ...listed, files };
+    return filesOf(await this.names());
   }
 
   private async names(): Promise<Listed> {
@@ -516,15 +628,19 @@ export class Folder {
     const fast = (await this.trustedScan(n, c, u, at)) ?? (await this.unchangedScan(n, c, u, at));
     if (fast) return fast;
     const uidlistStamp = stampFileSync(this.uidlistPath);
+    // No uidlist: the rebuild under the lock will want a new UIDVALIDITY (a durable write to the
+    // Maildir's counter), so it is allocated while the folder is listed. Unused when another
+    // process numbers the folder first: a value skipped, which UIDVALIDITY allows.
+    const validity = uidlistStamp ? undefined : this.allocateUidValidity();
+    validity?.catch(() => {});
     const named = await this.names();
     const again = await this.relisted(named, uidlistStamp);
     if (again) return again;
-    const listed = this.filesOf(named);
-    let files = listed.files;
     const current = await this.uidlist.read();
     const list = current?.list ?? null;
-    const stamps: ListingStamps = { new: listed.new, cur: listed.cur, uidlist: uidlistStamp, at: listed.at };
+    const stamps: ListingStamps = { new: named.new, cur: named.cur, uidlist: uidlistStamp, at: named.at };
     if (current && list) {
+      let files = filesOf(named);
       const byBase = current.byBase;
       let unknown: string[] = [];
       for (const base of files.keys()) if (!byBase.has(base)) unknown.push(base);
@@ -536,7 +652,7 @@ export class Folder {
         unknown = [...files.keys()].filter((base) => !byBase.has(base));
       }
       if (missing <= Math.max(UIDLIST_DEAD_REWRITE, list.entries.length / 4)) {
-        if (unknown.length === 0) return this.finish(list, files, stamps);
+        if (unknown.length === 0) return this.finish(list, matchFiles(list, files), stamps);
         if (appendNew) {
           // Files delivered since (SMTP does not number its deliveries; Postfix + Dovecot work the
           // same way) get their UIDs by one append under the lock, in delivery order: a reader that
@@ -550,7 +666,10 @@ export class Folder {
           const numberedStamp = stampFileSync(this.uidlistPath);
           const after = await this.uidlist.read();
           if (after === null || this.uidlist.torn) return this.scanWith(false);
-          const numbered = await this.finish(after.list, files, { ...stamps, uidlist: numberedStamp });
+          const numbered = await this.finish(after.list, matchFiles(after.list, files), {
+            ...stamps,
+            uidlist: numberedStamp,
+          });
           this.logNumbered(added);
           return numbered;
         }
@@ -558,53 +677,56 @@ export class Folder {
     }
     // Without a uidlist, the listing just made serves under the lock too if there is still none
     // then: nobody gave a UID meanwhile, and a file it missed gets its UID at the next scan.
-    return this.locked((lock) => this.rebuildLocked(lock, list ? undefined : listed));
+    return this.locked((lock) => this.rebuildLocked(lock, list ? undefined : named, validity));
   }
 
   /** Under the lock: re-reads everything, assigns UIDs to unknown files, drops confirmed-gone entries. */
-  private async rebuildLocked(
-    lock: Dotlock,
-    prelisted?: Listed & { files: Map<string, FileRef> },
-  ): Promise<Scan> {
+  private async rebuildLocked(lock: Dotlock, prelisted?: Listed, validity?: Promise<number>): Promise<Scan> {
     let list = await this.uidRecord.reconcile(await this.readUidlist(), this.uidlist.torn);
-    const listed = !list && prelisted ? prelisted : await this.listing();
-    let files = listed.files;
-    if (list && countKnown(list, files) < list.entries.length) files = union(files, await this.readFiles());
+    const listed = !list && prelisted ? prelisted : await this.names();
     if (!list) {
-      const uidValidity = await this.allocateUidValidity();
+      const uidValidity = await (validity ?? this.allocateUidValidity());
       list = { uidValidity, nextUid: 1, guid: newGuid(), entries: [] };
       await this.writeFirstRecent(1);
       this.log.debug({ folder: this.path, uidValidity }, 'uidlist created');
     }
-    const byBase = entriesByBase(list);
-    const entries: UidlistEntry[] = [];
-    for (const entry of list.entries) {
-      const file = files.get(baseOf(entry.name));
-      if (file) entries.push({ uid: entry.uid, name: file.name });
+    let matched: Matched;
+    let firstAdded: number;
+    if (list.entries.length === 0) {
+      // A folder numbered from scratch (a first listing of 100k files): straight from the listing.
+      matched = inDeliveryOrder(listed, list.nextUid);
+      firstAdded = 0;
+    } else {
+      let files = filesOf(listed);
+      if (countKnown(list, files) < list.entries.length) files = union(files, await this.readFiles());
+      const byBase = entriesByBase(list);
+      matched = matchFiles(list, files);
+      firstAdded = matched.uids.length;
+      let nextUid = list.nextUid;
+      for (const base of sortByDelivery([...files.keys()].filter((base) => !byBase.has(base)))) {
+        const file = files.get(base) as FileRef;
+        pushMatched(matched, nextUid++, file.base, file.name, file.sub);
+      }
     }
-    const unknown = sortByDelivery([...files.keys()].filter((base) => !byBase.has(base)));
-    let nextUid = list.nextUid;
-    const added: UidlistEntry[] = [];
-    for (const base of unknown) {
-      const entry = { uid: nextUid++, name: (files.get(base) as FileRef).name };
-      entries.push(entry);
-      added.push(entry);
-    }
-    const updated: Uidlist = { uidValidity: list.uidValidity, nextUid, guid: list.guid, entries };
-    const text = serializeUidlist(updated);
-    await this.uidRecord.rewriting(updated);
-    await lock.replace(text);
+    const last = matched.uids[matched.uids.length - 1];
+    const updated = {
+      uidValidity: list.uidValidity,
+      nextUid: last === undefined ? list.nextUid : Math.max(list.nextUid, last + 1),
+      guid: list.guid,
+    };
+    const text = serializeHeader(updated) + uidlistLines(matched);
+    await lock.replace(text, () => this.uidRecord.rewriting(updated));
     // Stamped after the rename: its size is ours alone unless another process appended meanwhile
     // (then the snapshot is not trusted, as the size differs).
     const written = stampFileSync(this.uidlistPath);
     const uidlist = written && written.size === Buffer.byteLength(text) ? written : null;
-    const scan = await this.finish(updated, files, {
+    const scan = await this.finish(updated, matched, {
       new: listed.new,
       cur: listed.cur,
       uidlist,
       at: listed.at,
     });
-    this.logNumbered(added);
+    if (this.tracesKnown) this.logNumbered(matchedEntries(matched, firstAdded));
     return scan;
   }
 
@@ -953,7 +1075,7 @@ export class Folder {
     this.trusted = { snapshot, entries, keywordsKey: keywords.join('\n') };
     // The early write leaves every lazy date empty without looking it up (most are unknown; the
     // fill's rewrite has them all).
-    if (later) this.background(this.writeTrusted(snapshot, eagerDateMs));
+    if (later) this.background(this.later(() => this.writeTrusted(snapshot, eagerDateMs)));
     else await this.writeTrusted(snapshot);
   }
 
@@ -973,6 +1095,15 @@ export class Folder {
     return this.snapshotWrite;
   }
 
+  /**
+   * Runs `work` once the command that made a first listing has had time to answer: its own I/O
+   * (the recent claim, the reply) would otherwise queue behind a hundred slices of background work.
+   */
+  private async later(work: () => Promise<void>): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, BACKGROUND_DELAY_MS));
+    await work();
+  }
+
   /** Work that outlives the scan that started it; quiesce() waits for it. */
   private background(work: Promise<void>): void {
     const tracked = work
@@ -981,95 +1112,93 @@ export class Folder {
     this.fills.add(tracked);
   }
 
-  private async finish(list: Uidlist, files: Map<string, FileRef>, stamps: ListingStamps): Promise<Scan> {
+  private async finish(
+    list: Pick<Uidlist, 'uidValidity' | 'nextUid'>,
+    matched: Matched,
+    stamps: ListingStamps,
+  ): Promise<Scan> {
     const keywords = await this.readKeywords();
     // Other processes append to the index too (SMTP records each delivery with its trace id): read
     // what they added before treating any file as unknown, or this process would record the file
     // again without what they knew.
     await this.refreshIndex();
-    // The listed file of each uidlist entry, in UID order (no object per message: the listing's own).
-    const refs: FileRef[] = [];
-    const uids: number[] = [];
-    // Each listed file's cached meta, looked up once (a 100k-entry map: every lookup costs).
-    const metas: Array<CachedMeta | undefined> = [];
-    const misses: FileRef[] = [];
-    for (const entry of list.entries) {
-      const colon = entry.name.indexOf(':');
-      const file = files.get(colon < 0 ? entry.name : entry.name.slice(0, colon));
-      if (!file) continue;
-      refs.push(file);
-      uids.push(entry.uid);
-      const meta = this.meta.get(file.base);
-      metas.push(meta);
-      if (!meta) misses.push(file);
+    const { uids, bases, names, subs } = matched;
+    const count = uids.length;
+    // Each file's cached meta, looked up once; a first listing has none to look up.
+    const metas: Array<CachedMeta | undefined> = new Array(count);
+    if (this.meta.size > 0) for (let i = 0; i < count; i++) metas[i] = this.meta.get(bases[i] as string);
+    // Without one, the size is in the name (`S=`, Maildir++) and the date waits (PendingDateEntry):
+    // only files named without a size are stat()ed now.
+    const sizes = new Float64Array(count);
+    const unsized: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const size = metas[i]?.size ?? sizeFromBase(bases[i] as string);
+      if (size === undefined) unsized.push(i);
+      else sizes[i] = size;
     }
-    let pending = 0;
-    if (misses.length > 0) {
-      // The size is in the name (`S=`, Maildir++): the date waits (PendingDateEntry). Only files
-      // named without it are stat()ed now.
-      const unsized: FileRef[] = [];
-      for (const ref of misses) {
-        const size = sizeFromBase(ref.base);
-        if (size === undefined) unsized.push(ref);
-        else {
-          this.meta.set(ref.base, { size, date: Number.NaN });
-          pending++;
-        }
-      }
+    if (unsized.length > 0) {
       let lines = '';
-      await mapLimit(unsized, STAT_CONCURRENCY, async (ref) => {
+      await mapLimit(unsized, STAT_CONCURRENCY, async (i) => {
+        const base = bases[i] as string;
         try {
-          const st = await stat(this.filePath(ref));
+          const st = await stat(join(this.path, subs[i] as Sub, names[i] as string));
           const meta = { size: st.size, date: mtimeDate(st.mtimeMs) };
-          this.meta.set(ref.base, meta);
-          lines += metaLine(ref.base, meta);
+          this.meta.set(base, meta);
+          metas[i] = meta;
+          sizes[i] = meta.size;
+          lines += metaLine(base, meta);
         } catch (err) {
           if (errnoCode(err) !== 'ENOENT') throw err;
+          // Gone since the listing: the next scan drops it.
+          metas[i] = { size: 0, date: Date.now() };
         }
       });
       if (lines !== '') await this.appendIndex(lines);
     }
     // Few distinct flag combinations exist in a folder: parse each once.
     const flagsOf = new Map<string, readonly Flag[]>();
-    const entries: ScanEntry[] = new Array(refs.length);
+    const entries: ScanEntry[] = new Array(count);
     // A busy folder is scanned after every change: entries that did not change are kept as they were.
     const keywordsKey = keywords.join('\n');
     const previous = this.last && keywordsKey === this.last.keywordsKey ? namesOf(this.last) : null;
-    for (let i = 0; i < refs.length; i++) {
+    let pending = 0;
+    for (let i = 0; i < count; i++) {
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
-      const ref = refs[i] as FileRef;
       const uid = uids[i] as number;
-      const meta = metas[i] ??
-        this.meta.get(ref.base) ?? { size: sizeFromBase(ref.base) ?? 0, date: Date.now() };
-      const before = previous?.get(ref.name);
+      const base = bases[i] as string;
+      const name = names[i] as string;
+      const sub = subs[i] as Sub;
+      const meta = metas[i];
+      const size = sizes[i] as number;
+      const date = meta ? meta.date : Number.NaN;
+      const trace = meta?.trace;
+      const before = previous?.get(name);
       if (
         before &&
         before.uid === uid &&
-        before.sub === ref.sub &&
-        before.size === meta.size &&
-        Object.is(knownDateMs(before), meta.date) &&
-        before.trace === meta.trace
+        before.sub === sub &&
+        before.size === size &&
+        Object.is(knownDateMs(before), date) &&
+        before.trace === trace
       ) {
         entries[i] = before;
         continue;
       }
-      const letters = ref.sub === 'cur' ? lettersOf(ref.name) : '';
+      const letters = sub === 'cur' ? lettersOf(name) : '';
       let flags = flagsOf.get(letters);
       if (!flags) {
         flags = Object.freeze(flagsFromLetters(letters, keywords));
         flagsOf.set(letters, flags);
       }
-      const { base, name, sub } = ref;
-      if (Number.isNaN(meta.date)) {
-        const entry = new PendingDateEntry(uid, base, name, sub, meta.size, letters, flags, this);
-        entries[i] = entry;
+      if (Number.isNaN(date)) {
+        entries[i] = new PendingDateEntry(uid, base, name, sub, size, letters, flags, this);
+        pending++;
         continue;
       }
-      const date = new Date(meta.date);
-      const entry: ScanEntry = meta.trace
-        ? { uid, base, name, sub, size: meta.size, date, letters, trace: meta.trace, flags }
-        : { uid, base, name, sub, size: meta.size, date, letters, flags };
-      entries[i] = entry;
+      const d = new Date(date);
+      entries[i] = trace
+        ? { uid, base, name, sub, size, date: d, letters, trace, flags }
+        : { uid, base, name, sub, size, date: d, letters, flags };
     }
     if (this.meta.size > 2 * entries.length + INDEX_SLACK) {
       // Expunged messages' cache entries: forget them in memory as the file compaction does on disk.
@@ -1079,7 +1208,8 @@ export class Folder {
     }
     if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
     await this.saveTrusted(stamps, list, entries, keywords, pending > 0);
-    if (pending > 0) this.background(this.fillDates(entries));
+    // One fill at a time: a listing made while one runs shares its dates (cachedDateMs) as it goes.
+    if (pending > 0 && !this.filling) this.background(this.later(() => this.fillDates(entries)));
     const firstRecent = await this.readFirstRecent(entries, list.nextUid);
     const scan: Scan = {
       uidValidity: list.uidValidity,
@@ -1182,6 +1312,15 @@ export class Folder {
    * event loop, records them in the index and then writes the snapshot the listing deferred.
    */
   private async fillDates(entries: readonly ScanEntry[]): Promise<void> {
+    this.filling = true;
+    try {
+      await this.fillSlices(entries);
+    } finally {
+      this.filling = false;
+    }
+  }
+
+  private async fillSlices(entries: readonly ScanEntry[]): Promise<void> {
     for (let at = 0; at < entries.length; at += DATE_FILL_SLICE) {
       await yieldToLoop();
       if (this.stopped) return;

@@ -61,8 +61,12 @@ export function parseOwner(text: string): { readonly pid: number; readonly host:
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface Dotlock {
-  /** Writes `content` to a new file, fsyncs it, renames it over the locked file and releases. */
-  replace(content: string): Promise<void>;
+  /**
+   * Writes `content` to a new file, fsyncs it, renames it over the locked file and releases.
+   * `alongside`: work that must be done before the rename, run while the file is written and
+   * synced (two fsyncs at once instead of one after the other).
+   */
+  replace(content: string, alongside?: () => Promise<void>): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -186,15 +190,18 @@ export async function acquireDotlock(
     if (await createLock(lockPath)) {
       let done = false;
       return {
-        async replace(content) {
+        async replace(content, alongside) {
           if (done) throw new Error('dotlock already released');
           done = true;
           // The new content goes through its own file, so the lock keeps naming its owner until the
           // rename: a holder killed meanwhile leaves a lock the next caller can break.
           let temp: string | undefined;
           try {
-            temp = await writeTemp(lockPath, content);
-            await rename(temp, target);
+            const [written, other] = await Promise.allSettled([writeTemp(lockPath, content), alongside?.()]);
+            if (written.status === 'fulfilled') temp = written.value;
+            if (written.status === 'rejected') throw written.reason;
+            if (other.status === 'rejected') throw other.reason;
+            await rename(temp as string, target);
           } catch (err) {
             if (temp !== undefined) await unlink(temp).catch(() => {});
             throw err;

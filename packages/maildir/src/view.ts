@@ -27,7 +27,7 @@ import {
   parseFileName,
   sortFlags,
 } from './flags.js';
-import { type FileRef, type Folder, hasLazyDate, type Scan, type ScanEntry, withFile } from './folder.js';
+import { type FileRef, type Folder, type Scan, type ScanEntry, withFile } from './folder.js';
 import { mapLimit } from './fsutil.js';
 import { errnoCode } from './lock.js';
 import { readFileRange } from './read-range.js';
@@ -47,32 +47,42 @@ export function pop3Uidl(uid: number, uidValidity: number): string {
   return hex8(uid) + hex8(uidValidity);
 }
 
-/** The meta of a message whose date is not read yet: read when INTERNALDATE is first asked for. */
-class PendingDateMeta implements MessageMeta {
+/**
+ * A listed message's meta: a thin face over its scan entry, built for every message a view shows
+ * (100k at a first SELECT), so it holds three fields and works out the rest when asked: the POP3
+ * UIDL only POP3 wants, the date (read from the file when the listing had none: ScanEntry.date).
+ */
+class EntryMeta implements MessageMeta {
   readonly #entry: ScanEntry;
-  constructor(
-    entry: ScanEntry,
-    readonly uid: number,
-    readonly uidl: string,
-    readonly size: number,
-    readonly flags: readonly Flag[],
-  ) {
+  readonly #validityHex: string;
+  #uidl: string | undefined;
+  constructor(entry: ScanEntry, validityHex: string) {
     this.#entry = entry;
+    this.#validityHex = validityHex;
+  }
+  get uid(): number {
+    return this.#entry.uid;
+  }
+  get size(): number {
+    return this.#entry.size;
+  }
+  get flags(): readonly Flag[] {
+    return this.#entry.flags;
+  }
+  get uidl(): string {
+    this.#uidl ??= hex8(this.#entry.uid) + this.#validityHex;
+    return this.#uidl;
   }
   get internalDate(): Date {
     return this.#entry.date;
   }
+  get traceId(): string | undefined {
+    return this.#entry.trace;
+  }
 }
 
-/** The meta of a listed message; built once per message and flag change, so kept lean. */
 function metaOf(entry: ScanEntry, validityHex: string): MessageMeta {
-  const { uid, size, flags } = entry;
-  const uidl = hex8(uid) + validityHex;
-  if (hasLazyDate(entry)) return new PendingDateMeta(entry, uid, uidl, size, flags);
-  const { date, trace } = entry;
-  return trace
-    ? { uid, uidl, size, internalDate: date, flags, traceId: trace }
-    : { uid, uidl, size, internalDate: date, flags };
+  return new EntryMeta(entry, validityHex);
 }
 
 /** Index of `uid` in an ascending list, or -1. */
@@ -87,18 +97,6 @@ function indexOf(entries: readonly ScanEntry[], uid: number): number {
     else hi = mid - 1;
   }
   return -1;
-}
-
-/** Number of entries whose UID is below `uid`. */
-function countBelow(entries: readonly ScanEntry[], uid: number): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((entries[mid] as ScanEntry).uid < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Positions of the new/ messages of a listing; found once per listing, not at every open. */
@@ -212,20 +210,14 @@ export class MaildirView implements MailboxView {
     return false;
   }
 
-  /** The UIDs of the snapshot that are \Recent for this view, ascending: O(recent), not O(messages). */
-  recentUids(): number[] {
-    const out: number[] = [];
+  /** This view's \Recent runs, up to the snapshot's highest UID: O(runs), not O(messages). */
+  recentRuns(): Array<[number, number]> {
+    const last = this.entries[this.entries.length - 1]?.uid ?? 0;
     const ranges: ReadonlyArray<readonly [number, number]> = !this.claimsRecent
       ? [[this.firstRecent, Number.MAX_SAFE_INTEGER]]
       : this.recentRanges;
-    const entries = this.entries;
-    for (const [lo, hi] of ranges) {
-      for (let i = countBelow(entries, lo); i < entries.length; i++) {
-        const uid = (entries[i] as ScanEntry).uid;
-        if (uid > hi) break;
-        out.push(uid);
-      }
-    }
+    const out: Array<[number, number]> = [];
+    for (const [lo, hi] of ranges) if (lo <= last) out.push([lo, Math.min(hi, last)]);
     return out;
   }
 

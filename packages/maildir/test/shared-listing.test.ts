@@ -118,7 +118,7 @@ describe('the per-process shared listing', () => {
     const added = await a.sync();
     expect(added.added.map((m) => m.uid)).toEqual([5]);
     expect(a.isRecent(5)).toBe(true);
-    expect(a.recentUids()).toEqual([5]);
+    expect(a.recentRuns()).toEqual([[5, 5]]);
     const view = await other.account(USER).open('INBOX');
     await view.setFlags([2], 'add', ['\\Deleted']);
     await view.expunge();

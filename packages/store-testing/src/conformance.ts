@@ -550,18 +550,23 @@ export function describeMailStore(name: string, factory: MailStoreFactory): void
         const examine = await open(alice, INBOX, true);
         expect(examine.readOnly).toBe(true);
         expect(examine.isRecent(1)).toBe(true);
+        expect(examine.recentRuns()).toEqual([[1, 2]]);
         expect((await alice.status(INBOX)).recent).toBe(2);
         const first = await open(alice, INBOX);
         expect(first.isRecent(1)).toBe(true);
         expect(first.isRecent(2)).toBe(true);
+        expect(first.recentRuns()).toEqual([[1, 2]]);
         expect((await alice.status(INBOX)).recent).toBe(0);
         const second = await open(alice, INBOX);
         expect(second.isRecent(1)).toBe(false);
+        expect(second.recentRuns()).toEqual([]);
         await alice.append(INBOX, sampleMessage('later'));
         await second.sync();
         await first.sync();
         expect(second.isRecent(3)).toBe(true);
         expect(first.isRecent(3)).toBe(false);
+        expect(second.recentRuns()).toEqual([[3, 3]]);
+        expect(first.recentRuns()).toEqual([[1, 2]]);
       });
 
       it('a read-write view that does not claim \\Recent (POP3 UPDATE) changes flags and expunges, and leaves \\Recent', async () => {

@@ -693,8 +693,15 @@ class MemoryView implements MailboxView {
     return this.recent.has(uid);
   }
 
-  recentUids(): readonly number[] {
-    return [...this.recent].filter((uid) => this.index.has(uid)).sort((a, b) => a - b);
+  recentRuns(): Array<[number, number]> {
+    const uids = [...this.recent].filter((uid) => this.index.has(uid)).sort((a, b) => a - b);
+    const runs: Array<[number, number]> = [];
+    for (const uid of uids) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === uid - 1) last[1] = uid;
+      else runs.push([uid, uid]);
+    }
+    return runs;
   }
 
   /** RFC 3501 §2.3.2: the first read-write session to see a message gets its \Recent. */
