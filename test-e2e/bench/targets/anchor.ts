@@ -8,9 +8,10 @@
  * into new/ (its defaults); Dovecot's mail_fsync stays at its default (optimized).
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../../src/index.js';
 import { DOMAIN, PASSWORD, type Target } from './target.js';
@@ -173,6 +174,8 @@ service auth {
 `;
 }
 
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+
 export interface AnchorOptions {
   readonly users: readonly string[];
   readonly maxConnections: number;
@@ -240,6 +243,12 @@ export async function startAnchor(options: AnchorOptions): Promise<Target> {
       if (alive.length === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Keep the logs of the last run for post-mortems, as the yubin target does (git-ignored).
+    await mkdir(RESULTS, { recursive: true });
+    for (const log of ['dovecot.log', 'postfix.log'])
+      await copyFile(join(dir, log), join(RESULTS, `anchor-${log.replace('.log', '')}-last.log`)).catch(
+        () => {},
+      );
     if (process.env.BENCH_KEEP === undefined) await rm(dir, { recursive: true, force: true });
   };
 
