@@ -351,10 +351,11 @@ function inDeliveryOrder(listed: Listed, firstUid: number): Matched {
   return m;
 }
 
-/** The uidlist's entry lines for `m`. */
-function uidlistLines(m: Matched): string {
+/** The uidlist's entry lines for `m`, yielding between slices (the uid record's I/O goes on). */
+async function uidlistLines(m: Matched): Promise<string> {
   const chunks: string[] = [];
   for (let at = 0; at < m.uids.length; at += 4096) {
+    if (at > 0) await yieldToLoop();
     let chunk = '';
     const end = Math.min(m.uids.length, at + 4096);
     for (let i = at; i < end; i++) chunk += `${m.uids[i]} :${m.names[i]}\n`;
@@ -714,18 +715,27 @@ export class Folder {
       nextUid: last === undefined ? list.nextUid : Math.max(list.nextUid, last + 1),
       guid: list.guid,
     };
-    const text = serializeHeader(updated) + uidlistLines(matched);
-    await lock.replace(text, () => this.uidRecord.rewriting(updated));
-    // Stamped after the rename: its size is ours alone unless another process appended meanwhile
-    // (then the snapshot is not trusted, as the size differs).
-    const written = stampFileSync(this.uidlistPath);
-    const uidlist = written && written.size === Buffer.byteLength(text) ? written : null;
-    const scan = await this.finish(updated, matched, {
-      new: listed.new,
-      cur: listed.cur,
-      uidlist,
-      at: listed.at,
+    // The uid record, then the uidlist, are written and fsync'd while the lines and then the
+    // entries are built; the scan is returned once both are durable (a UID shown to a client, or a
+    // POP3 UIDL made from it, survives a crash).
+    const record = this.uidRecord.rewriting(updated);
+    record.catch(() => {});
+    const text = serializeHeader(updated) + (await uidlistLines(matched));
+    const written = lock.replace(text, record).then(() => {
+      // Stamped after the rename: its size is ours alone unless another process appended meanwhile
+      // (then the snapshot is not trusted, as the size differs).
+      const stamp = stampFileSync(this.uidlistPath);
+      return stamp && stamp.size === Buffer.byteLength(text) ? stamp : null;
     });
+    written.catch(() => {});
+    const listing = { new: listed.new, cur: listed.cur, uidlist: null, at: listed.at };
+    let scan: Scan;
+    try {
+      scan = await this.finish(updated, matched, listing, written);
+    } finally {
+      // Never return (or throw) with the write still going: the caller's next step may be the lock's.
+      await written.catch(() => null);
+    }
     if (this.tracesKnown) this.logNumbered(matchedEntries(matched, firstAdded));
     return scan;
   }
@@ -1112,10 +1122,15 @@ export class Folder {
     this.fills.add(tracked);
   }
 
+  /**
+   * The scan of `matched`. `written`: the uidlist being written (its stamp once renamed into
+   * place), awaited before anything is published (the trusted listing, the last listing).
+   */
   private async finish(
     list: Pick<Uidlist, 'uidValidity' | 'nextUid'>,
     matched: Matched,
-    stamps: ListingStamps,
+    listing: ListingStamps,
+    written?: Promise<FileStamp | null>,
   ): Promise<Scan> {
     const keywords = await this.readKeywords();
     // Other processes append to the index too (SMTP records each delivery with its trace id): read
@@ -1207,6 +1222,7 @@ export class Folder {
       for (const base of this.structures.keys()) if (!live.has(base)) this.structures.delete(base);
     }
     if (this.indexLines > 2 * entries.length + INDEX_SLACK) await this.compactIndex(entries);
+    const stamps = written ? { ...listing, uidlist: await written } : listing;
     await this.saveTrusted(stamps, list, entries, keywords, pending > 0);
     // One fill at a time: a listing made while one runs shares its dates (cachedDateMs) as it goes.
     if (pending > 0 && !this.filling) this.background(this.later(() => this.fillDates(entries)));

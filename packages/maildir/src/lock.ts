@@ -63,10 +63,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export interface Dotlock {
   /**
    * Writes `content` to a new file, fsyncs it, renames it over the locked file and releases.
-   * `alongside`: work that must be done before the rename, run while the file is written and
-   * synced (two fsyncs at once instead of one after the other).
+   * `before`: work under way that must be done before the rename (awaited together with the
+   * file's write and fsync: two fsyncs at once instead of one after the other).
    */
-  replace(content: string, alongside?: () => Promise<void>): Promise<void>;
+  replace(content: string, before?: Promise<void>): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -190,14 +190,14 @@ export async function acquireDotlock(
     if (await createLock(lockPath)) {
       let done = false;
       return {
-        async replace(content, alongside) {
+        async replace(content, before) {
           if (done) throw new Error('dotlock already released');
           done = true;
           // The new content goes through its own file, so the lock keeps naming its owner until the
           // rename: a holder killed meanwhile leaves a lock the next caller can break.
           let temp: string | undefined;
           try {
-            const [written, other] = await Promise.allSettled([writeTemp(lockPath, content), alongside?.()]);
+            const [written, other] = await Promise.allSettled([writeTemp(lockPath, content), before]);
             if (written.status === 'fulfilled') temp = written.value;
             if (written.status === 'rejected') throw written.reason;
             if (other.status === 'rejected') throw other.reason;
