@@ -247,6 +247,21 @@ describe('disk full (ENOSPC injected at the file layer)', () => {
     }
   });
 
+  it('first listing: ENOSPC syncing the new uidlist fails the open, shows no UID and leaves no uidlist; the next open numbers the folder', async () => {
+    await deliver(s, [ALICE], 'Subject: one\r\n\r\n1\r\n');
+    await deliver(s, [ALICE], 'Subject: two\r\n\r\n2\r\n');
+    fault.fail = (op, path) => op === 'sync' && path.includes(`${UIDLIST}.lock`);
+    await expect(s.account(ALICE).open(INBOX)).rejects.toMatchObject({ code: 'NO_SPACE' });
+    expect(fault.hits).toBe(1);
+    // No uidlist, no lock, no temporary file.
+    expect((await tree(ALICE)).filter((f) => f.startsWith(UIDLIST))).toEqual([]);
+    fault.fail = null;
+    const view = await s.account(ALICE).open(INBOX);
+    expect(view.messages.map((m) => m.uid)).toEqual([1, 2]);
+    expect((await view.read(2)).toString()).toBe('Subject: two\r\n\r\n2\r\n');
+    await view.close();
+  });
+
   it('append: NO_SPACE, no tmp/ file, no UID used', async () => {
     const acct = s.account(ALICE);
     await acct.append(INBOX, Buffer.from('Subject: one\r\n\r\n1\r\n'));
