@@ -330,6 +330,16 @@ function inDeliveryOrder(listed: Listed, firstUid: number): Matched {
   // A listing is often in delivery order already: readdir() names come sorted, and the seconds
   // in them have had ten digits since 2001.
   if (!sorted) order.sort(compare);
+  else if (!hasDuplicate(bases)) {
+    // The listing's own arrays, as they are: no second array of 100k pointers for the collector.
+    const subs: Sub[] = new Array(total);
+    const uids: number[] = new Array(total);
+    for (let i = 0; i < total; i++) {
+      uids[i] = firstUid + i;
+      subs[i] = i < fresh.length ? 'new' : 'cur';
+    }
+    return { uids, bases, names: names as string[], subs };
+  }
   const m: Matched = {
     uids: new Array(total),
     bases: new Array(total),
@@ -349,6 +359,12 @@ function inDeliveryOrder(listed: Listed, firstUid: number): Matched {
   }
   for (const column of [m.uids, m.bases, m.names, m.subs]) column.length = out;
   return m;
+}
+
+/** Two neighbours with the same base (in delivery order, one base's names are neighbours). */
+function hasDuplicate(bases: readonly string[]): boolean {
+  for (let i = 1; i < bases.length; i++) if (bases[i] === bases[i - 1]) return true;
+  return false;
 }
 
 /** The uidlist's entry lines for `m`, yielding between slices (the uid record's I/O goes on). */
