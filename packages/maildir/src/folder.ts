@@ -529,7 +529,7 @@ export class Folder {
   private foreignMoves = 0;
   /** Background work under way: date fills, snapshot writes (see quiesce()). */
   private readonly fills = new Set<Promise<void>>();
-  /** A date fill (fillDates) is under way. */
+  /** A date fill (fillDates) is scheduled or under way. */
   private filling = false;
   private stopped = false;
   /** new/'s stamp when assign() last listed it and found every file numbered (see numberNewFirst). */
@@ -1241,7 +1241,10 @@ export class Folder {
     const stamps = written ? { ...listing, uidlist: await written } : listing;
     await this.saveTrusted(stamps, list, entries, keywords, pending > 0);
     // One fill at a time: a listing made while one runs shares its dates (cachedDateMs) as it goes.
-    if (pending > 0 && !this.filling) this.background(this.later(() => this.fillDates(entries)));
+    if (pending > 0 && !this.filling) {
+      this.filling = true;
+      this.background(this.later(() => this.fillDates(entries)));
+    }
     const firstRecent = await this.readFirstRecent(entries, list.nextUid);
     const scan: Scan = {
       uidValidity: list.uidValidity,
@@ -1344,7 +1347,6 @@ export class Folder {
    * event loop, records them in the index and then writes the snapshot the listing deferred.
    */
   private async fillDates(entries: readonly ScanEntry[]): Promise<void> {
-    this.filling = true;
     try {
       await this.fillSlices(entries);
     } finally {
