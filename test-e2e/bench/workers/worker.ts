@@ -10,7 +10,8 @@ import { message } from '../lib/message.js';
 import type { FromWorker, ImapJob, Job, Pop3Job, SmtpJob, ToWorker, WorkerResult } from '../lib/protocol.js';
 
 function send(msg: FromWorker): void {
-  process.send?.(msg);
+  // The parent may have given up on this run (its timeout): nobody to tell, no crash either.
+  if (process.connected) process.send?.(msg);
 }
 
 class Tally {
@@ -162,7 +163,9 @@ async function imap(job: ImapJob): Promise<WorkerResult> {
           await release;
         };
         try {
-          s = await ImapSession.login(job.port, user, pass, sc.name === 'idle-hold' ? 300_000 : 30_000);
+          // idle-hold opens thousands of sessions at once: a login waits behind the others' password
+          // hashing (memory-hard on both servers, ~15 a second on 2 cores), up to the hold time.
+          s = await ImapSession.login(job.port, user, pass, sc.name === 'idle-hold' ? sc.holdMs : 30_000);
           sessions.push(s);
           switch (sc.name) {
             case 'select':

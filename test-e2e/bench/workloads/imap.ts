@@ -330,7 +330,10 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
           login(holders[i % holders.length] as string),
         );
         const half = Math.floor(logins.length / 2);
-        const hold: ImapScenario = { name: 'idle-hold', mailbox: 'INBOX', holdMs: 600_000 };
+        // Logins are memory-hard on both servers (8–15 a second on this 2-core VM): opening the
+        // sessions takes longer the more there are (10,000 took over 20 minutes for yubin alone).
+        const openMs = 600_000 + s.idleSessions * 250;
+        const hold: ImapScenario = { name: 'idle-hold', mailbox: 'INBOX', holdMs: openMs };
         const settle = () => new Promise((res) => setTimeout(res, 2_000));
         // Per session is the growth from half the sessions to all of them: both points come after
         // logins have run, so one-off costs (heap and malloc arenas that password hashing grows,
@@ -339,10 +342,10 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
         let atHalf = await treeMemory(await target.imapPids());
         let during = atHalf;
         let opened = 0;
-        const first = await imapJobs(ctx, target, logins.slice(0, half), hold, 1_200_000, async () => {
+        const first = await imapJobs(ctx, target, logins.slice(0, half), hold, 2 * openMs, async () => {
           await settle();
           atHalf = await treeMemory(await target.imapPids());
-          const second = await imapJobs(ctx, target, logins.slice(half), hold, 1_200_000, async () => {
+          const second = await imapJobs(ctx, target, logins.slice(half), hold, 2 * openMs, async () => {
             await settle();
             during = await treeMemory(await target.imapPids());
           });
