@@ -17,6 +17,7 @@ let s: MailStore;
 beforeEach(async () => {
   ({ root, cleanup } = await tempRoot());
   s = store(root);
+  await mkdir(join(MAILDIR(root), 'tmp'), { recursive: true });
 });
 afterEach(async () => {
   await s.close();
@@ -33,7 +34,6 @@ async function put(sub: 'new' | 'cur', name: string, size: number): Promise<void
 
 describe('the first listing of a folder', () => {
   it('numbers files in delivery order (seconds, then microseconds, not the names as text), old-style and other names after', async () => {
-    await mkdir(join(MAILDIR(root), 'tmp'), { recursive: true });
     await put('cur', 'foo:2,', 106);
     await put('cur', '1700000002.123.h:2,', 104);
     // As text, "M10" sorts before "M9": delivery order has M9 first.
@@ -65,7 +65,6 @@ describe('the first listing of a folder', () => {
   });
 
   it('numbers a message listed in both new/ and cur/ (moved between the two readdirs) once, as in cur/', async () => {
-    await mkdir(join(MAILDIR(root), 'tmp'), { recursive: true });
     await put('new', '1700000001.M1P1.h,S=101', 101);
     await put('new', '1700000002.M1P1.h,S=102', 102);
     await put('cur', '1700000002.M1P1.h,S=102:2,S', 102);
@@ -80,7 +79,6 @@ describe('the first listing of a folder', () => {
   });
 
   it('reads the size of a file named without S= from the file, and every date from its mtime', async () => {
-    await mkdir(join(MAILDIR(root), 'tmp'), { recursive: true });
     await put('cur', '1700000001.M1P1.h:2,', 150);
     await put('cur', '1700000002.M1P1.h,S=120:2,', 120);
     const view = await s.account(USER).open('INBOX', { readOnly: true });
