@@ -374,7 +374,8 @@ async function uidlistLines(m: Matched): Promise<string> {
     if (at > 0) await yieldToLoop();
     let chunk = '';
     const end = Math.min(m.uids.length, at + 4096);
-    for (let i = at; i < end; i++) chunk += `${m.uids[i]} :${m.names[i]}\n`;
+    for (let i = at; i < end; i++)
+      chunk += serializeEntry({ uid: m.uids[i] as number, name: m.names[i] as string });
     chunks.push(chunk);
   }
   return chunks.join('');
