@@ -11,7 +11,7 @@ export type {
   PartRanges,
 } from './mime.js';
 export { decodeMailboxName, encodeMailboxName } from './mutf7.js';
-export { isLoopbackAddress } from './net.js';
+export { isLoopbackAddress, listenBacklog } from './net.js';
 export {
   DEFAULT_DATA_RATE_GRACE_MS,
   DEFAULT_MIN_DATA_RATE,

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import {
   type Authenticator,
   type Log,
+  listenBacklog,
   type MailStore,
   SlowClientGuard,
   type SlowClientVerdict,
@@ -145,7 +146,7 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: listenBacklog(limits.maxConnections) }, () => {
           server.off('error', reject);
           resolve();
         });

@@ -9,6 +9,7 @@ import {
   type Authenticator,
   isLoopbackAddress,
   type Log,
+  listenBacklog,
   type MailStore,
   SlowClientGuard,
   type SlowClientVerdict,
@@ -410,7 +411,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       listeners.push(server);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: listenBacklog(limits.maxConnections) }, () => {
           server.off('error', reject);
           const address = server.address() as AddressInfo;
           options.log.info({ port: address.port, host, implicitTls }, 'pop3 listening');

@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
-import type { Log } from '@yubin/core';
+import { type Log, listenBacklog } from '@yubin/core';
 import { RestartBackoff } from './backoff.js';
 import { type Listening, runService, type ServiceContext } from './service.js';
 
@@ -250,10 +250,13 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       listeners.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(e.port, options.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
+        server.listen(
+          { port: e.port, host: options.host, backlog: listenBacklog(limits.maxConnections) },
+          () => {
+            server.off('error', reject);
+            resolve();
+          },
+        );
       });
       server.on('error', (err) => log.error({ err }, 'listener error'));
       const a = server.address() as AddressInfo;

@@ -42,6 +42,44 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000
   }
 }
 
+/** Starts the fixture pool (two processes) with these connection limits; resolves once it listens. */
+async function startFixture(
+  data: string,
+  maxConnections: number,
+  maxConnectionsPerAddress: number,
+): Promise<{ primary: ChildProcess; listening: readonly Listening[] }> {
+  await writeFile(
+    join(data, 'pool.yaml'),
+    `limits:\n  maxConnections: ${maxConnections}\n  maxConnectionsPerAddress: ${maxConnectionsPerAddress}\n`,
+  );
+  const primary = fork(FIXTURE, [], {
+    execArgv: ['--import', 'tsx'],
+    env: {
+      ...process.env,
+      YUBIN_DATA: data,
+      YUBIN_CONFIG: join(data, 'pool.yaml'),
+      YUBIN_IMAP_PROCESSES: '2',
+      YUBIN_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const listening = await new Promise<readonly Listening[]>((resolve, reject) => {
+    primary.once('exit', (code) => reject(new Error(`fixture exited ${code}`)));
+    primary.on('message', (m: ReadyMessage) => {
+      if (m.type === 'ready') resolve(m.listening);
+    });
+  });
+  return { primary, listening };
+}
+
+async function stop(primary: ChildProcess): Promise<void> {
+  if (primary.exitCode === null && primary.signalCode === null) {
+    const exited = new Promise((r) => primary.once('exit', r));
+    primary.kill('SIGKILL');
+    await exited;
+  }
+}
+
 describe('process pool', () => {
   let data: string;
   let primary: ChildProcess;
@@ -56,36 +94,14 @@ describe('process pool', () => {
 
   beforeEach(async () => {
     data = await mkdtemp(join(tmpdir(), 'yubin-pool-'));
-    await writeFile(
-      join(data, 'pool.yaml'),
-      'limits:\n  maxConnections: 100\n  maxConnectionsPerAddress: 3\n',
-    );
-    primary = fork(FIXTURE, [], {
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        YUBIN_DATA: data,
-        YUBIN_CONFIG: join(data, 'pool.yaml'),
-        YUBIN_IMAP_PROCESSES: '2',
-        YUBIN_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    listening = await new Promise<readonly Listening[]>((resolve, reject) => {
-      primary.once('exit', (code) => reject(new Error(`fixture exited ${code}`)));
-      primary.on('message', (m: ReadyMessage) => {
-        if (m.type === 'ready') resolve(m.listening);
-      });
-    });
+    const started = await startFixture(data, 100, 3);
+    primary = started.primary;
+    listening = started.listening;
   }, 60_000);
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.socket.destroy();
-    if (primary.exitCode === null && primary.signalCode === null) {
-      const exited = new Promise((r) => primary.once('exit', r));
-      primary.kill('SIGKILL');
-      await exited;
-    }
+    await stop(primary);
     await rm(data, { recursive: true, force: true });
   });
 
@@ -148,4 +164,36 @@ describe('process pool', () => {
     expect(await b.ended).toMatch(/bye\r\n$/);
     expect(await exited).toBe(0);
   });
+});
+
+describe('process pool under a connection storm', () => {
+  const STORM = 1_500;
+  let data: string;
+  let primary: ChildProcess | undefined;
+  const clients: Client[] = [];
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.socket.destroy();
+    if (primary !== undefined) await stop(primary);
+    await rm(data, { recursive: true, force: true });
+  });
+
+  it('greets every client of a burst that arrived while the first process could not accept', async () => {
+    data = await mkdtemp(join(tmpdir(), 'yubin-pool-'));
+    const started = await startFixture(data, 2 * STORM, 2 * STORM);
+    primary = started.primary;
+    const port = started.listening[0]?.port ?? 0;
+    // Stopped, the first process accepts nothing: the kernel completes every handshake into the
+    // listen queue, as it does while the event loop is busy. With Node's default backlog (511)
+    // the rest of the burst got SYN cookies, and a client whose cookie came back to a full queue
+    // was connected in its own eyes and never greeted.
+    process.kill(primary.pid as number, 'SIGSTOP');
+    for (let i = 0; i < STORM; i++) clients.push(open(port));
+    await new Promise((r) => setTimeout(r, 1_000));
+    process.kill(primary.pid as number, 'SIGCONT');
+    // A lost client would wait for ever: count the greetings that came within 15 s.
+    const late = new Promise<string>((r) => setTimeout(() => r('none'), 15_000));
+    const greetings = await Promise.all(clients.map((c) => Promise.race([c.greeting, late])));
+    expect(greetings.filter((g) => g.startsWith('hello')).length).toBe(STORM);
+  }, 30_000);
 });

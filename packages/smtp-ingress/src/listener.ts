@@ -3,7 +3,7 @@
  * smtp-server behind the slow-client guard, that listens, swaps its certificate and closes.
  */
 import type { AddressInfo, Socket } from 'node:net';
-import { DEFAULT_DATA_RATE_GRACE_MS, DEFAULT_MIN_DATA_RATE, type Log } from '@yubin/core';
+import { DEFAULT_DATA_RATE_GRACE_MS, DEFAULT_MIN_DATA_RATE, type Log, listenBacklog } from '@yubin/core';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { SmtpTls } from './ingress.js';
 import { protectFromSlowClients } from './slow-client.js';
@@ -59,7 +59,8 @@ export function createSmtpListener(options: SmtpListenerOptions): SmtpListener {
       return new Promise<AddressInfo>((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         server.server.once('error', onError);
-        server.listen(port, host, () => {
+        const backlog = listenBacklog(options.serverOptions.maxClients ?? 0);
+        server.listen({ port, host, backlog }, () => {
           server.server.off('error', onError);
           const address = server.server.address() as AddressInfo;
           log.info(
