@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 /** log2 of the scrypt cost N (2^15 = 32768, 32 MiB with r=8): OWASP's 2023 minimum. */
 export const DEFAULT_SCRYPT_LN = 15;
@@ -12,6 +13,43 @@ function b64(buf: Buffer): string {
   return buf.toString('base64').replace(/=+$/, '');
 }
 
+/**
+ * How many hashes this process computes at once: one per core, and at most half of libuv's thread
+ * pool. scrypt runs on that pool, which file I/O shares; its queue is first come, first served, so
+ * in a login storm (every client reconnecting after a restart) thousands of ~100 ms hashes would
+ * queue ahead of each read and write, and a SELECT or a delivery would wait for all of them. More
+ * hashes at once than cores would not finish sooner either: each is CPU- and memory-bound.
+ */
+export function hashingConcurrency(
+  cores: number = availableParallelism(),
+  poolSize: number = Number(process.env.UV_THREADPOOL_SIZE) || 4,
+): number {
+  return Math.max(1, Math.min(cores, Math.floor(poolSize / 2)));
+}
+
+/** First come, first served slots for the hashes (see hashingConcurrency). */
+class HashSlots {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running < this.size) this.running++;
+    // A finishing hash hands its slot straight to the next in line (running stays the same).
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next === undefined) this.running--;
+      else next();
+    }
+  }
+}
+
+const slots = new HashSlots(hashingConcurrency());
+
 function scryptAsync(
   password: string,
   salt: Buffer,
@@ -21,11 +59,14 @@ function scryptAsync(
   p: number,
 ): Promise<Buffer> {
   const N = 2 ** ln;
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keylen, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
-  });
+  return slots.run(
+    () =>
+      new Promise((resolve, reject) => {
+        scrypt(password, salt, keylen, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
+          err ? reject(err) : resolve(key),
+        );
+      }),
+  );
 }
 
 /** Hashes a password into a PHC string: `$scrypt$ln=15,r=8,p=1$<salt b64>$<hash b64>`. */
