@@ -282,4 +282,7 @@ process.on('message', (m: unknown) => {
     (err: unknown) => finish({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
   );
 });
+// The harness ended or was killed: a worker holding thousands of idle sessions must not outlive it
+// (after its result, disconnecting is how it ends anyway).
+process.on('disconnect', () => process.exit(0));
 send({ type: 'ready' });

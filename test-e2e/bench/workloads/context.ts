@@ -74,8 +74,12 @@ export function split(total: number, parts: number): number[] {
 }
 
 /** Runs `fn` for each target, alternating which goes first on each repetition. */
-export async function alternate(ctx: Ctx, fn: (target: Target, rep: number) => Promise<void>): Promise<void> {
-  for (let rep = 0; rep < ctx.sizes.reps; rep++) {
+export async function alternate(
+  ctx: Ctx,
+  fn: (target: Target, rep: number) => Promise<void>,
+  reps: number = ctx.sizes.reps,
+): Promise<void> {
+  for (let rep = 0; rep < reps; rep++) {
     const order = rep % 2 === 0 ? ctx.targets : [...ctx.targets].reverse();
     for (const t of order) {
       await settle();
