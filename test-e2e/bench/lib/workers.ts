@@ -64,13 +64,14 @@ export async function runWorkers(jobs: readonly Job[], options: RunOptions): Pro
                     holdError ??= err instanceof Error ? err : new Error(String(err));
                   })
                   .finally(() => {
-                    for (const c of children) c.send({ type: 'release' } satisfies ToWorker);
+                    for (const c of children) if (c.connected) c.send({ type: 'release' } satisfies ToWorker);
                   });
               }
             } else if (msg.type === 'result') resolve(msg.result);
             else if (msg.type === 'error') reject(new Error(msg.message));
           });
-          child.once('exit', (code, signal) =>
+          // 'close', not 'exit': it comes once the IPC channel is closed, after every message in it.
+          child.once('close', (code, signal) =>
             reject(new Error(`worker ${i} exited (${code ?? signal}) without a result`)),
           );
         }),

@@ -265,8 +265,11 @@ async function runJob(job: Job): Promise<WorkerResult> {
   }
 }
 
+let finished = false;
+
 /** Sends the last message, then lets the process end once the IPC channel has flushed it. */
 function finish(msg: FromWorker): void {
+  finished = true;
   process.send?.(msg, undefined, {}, () => process.disconnect());
 }
 
@@ -282,7 +285,9 @@ process.on('message', (m: unknown) => {
     (err: unknown) => finish({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
   );
 });
-// The harness ended or was killed: a worker holding thousands of idle sessions must not outlive it
-// (after its result, disconnecting is how it ends anyway).
-process.on('disconnect', () => process.exit(0));
+// The harness ended or was killed: a worker holding thousands of idle sessions must not outlive it.
+// After its result it ends by itself: exiting at once could reach the harness before the result.
+process.on('disconnect', () => {
+  if (!finished) process.exit(0);
+});
 send({ type: 'ready' });
