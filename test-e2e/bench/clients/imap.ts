@@ -18,6 +18,8 @@ const LITERAL_AT_END = /\{(\d+)\+?\}$/;
 
 export class ImapSession {
   private seq = 0;
+  /** Messages in the selected mailbox, as the last `* n EXISTS` and later `* n EXPUNGE` lines tell. */
+  exists = 0;
   private constructor(private readonly conn: Conn) {}
 
   static async connect(port: number, timeoutMs = 10_000): Promise<ImapSession> {
@@ -82,7 +84,11 @@ export class ImapSession {
           throw new Error(`bad tagged line: ${line}`);
         return { status, text: rest, untagged, bytes, lines };
       }
-      if (line.startsWith('* ')) untagged++;
+      if (line.startsWith('* ')) {
+        untagged++;
+        if (line.endsWith(' EXISTS')) this.exists = Number(line.slice(2, -7));
+        else if (line.endsWith(' EXPUNGE')) this.exists--;
+      }
       if (keep) lines.push(line);
     }
   }

@@ -43,7 +43,13 @@ export type ImapScenario =
       readonly sizeBytes: number;
     }
   | { readonly name: 'mixed'; readonly mailbox: string; readonly durationMs: number }
-  | { readonly name: 'idle-hold'; readonly mailbox: string; readonly holdMs: number };
+  | {
+      readonly name: 'idle-hold';
+      readonly mailbox: string;
+      readonly holdMs: number;
+      /** Sessions of one worker opening (LOGIN, SELECT, IDLE) at once. */
+      readonly loginsInFlight: number;
+    };
 
 export type Job = SmtpJob | Pop3Job | ImapJob;
 

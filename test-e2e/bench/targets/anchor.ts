@@ -165,6 +165,14 @@ service pop3-login {
     port = 0
   }
 }
+# The imap and pop3 services have built-in limits of their own (1024 processes, one per session)
+# that default_process_limit does not raise.
+service imap {
+  process_limit = ${max}
+}
+service pop3 {
+  process_limit = ${max}
+}
 service anvil {
   client_limit = ${max * 4 + 100}
 }
@@ -286,7 +294,7 @@ export async function startAnchor(options: AnchorOptions): Promise<Target> {
     notes: [
       `Postfix ${postfixVersion}: private instance \`postfix -c ${etc}\`, smtpd on 127.0.0.1:${ports.smtp}, virtual(8) delivery into Maildir (uid ${MAIL_UID}), defaults otherwise (queue and Maildir files fsync'd)`,
       `Dovecot ${dovecotVersion}: private instance \`dovecot -c ${join(dir, 'dovecot.conf')}\` started as root (bench only), mail as uid ${MAIL_UID}, maildir, passwd-file with ARGON2ID hashes (memory-hard like yubin's scrypt), auth cache off (default), mail_fsync default (optimized)`,
-      `Dovecot limits raised for the bench's concurrency: process/client limits and mail_max_userip_connections = ${max} (all load comes from 127.0.0.1)`,
+      `Dovecot limits raised for the bench's concurrency: process/client limits (imap and pop3 included) and mail_max_userip_connections = ${max} (all load comes from 127.0.0.1)`,
     ],
   };
 }

@@ -151,10 +151,25 @@ async function imap(job: ImapJob): Promise<WorkerResult> {
       t.startedAt = Date.now();
     });
   };
+  // idle-hold: only so many of this worker's sessions open at once; the others wait their turn here.
+  let opening = 0;
+  const openQueue: (() => void)[] = [];
+  const openSlot = async () => {
+    if (sc.name !== 'idle-hold') return;
+    if (opening < sc.loginsInFlight) opening++;
+    else await new Promise<void>((resolve) => openQueue.push(resolve));
+  };
+  const freeSlot = () => {
+    if (sc.name !== 'idle-hold') return;
+    const next = openQueue.shift();
+    if (next === undefined) opening--;
+    else next();
+  };
   try {
     await Promise.all(
       job.logins.map(async ({ user, pass }, ci) => {
         let s: ImapSession | undefined;
+        let opened = false;
         let settled = sc.name !== 'mixed';
         const ready = async () => {
           if (settled) return;
@@ -163,9 +178,9 @@ async function imap(job: ImapJob): Promise<WorkerResult> {
           await release;
         };
         try {
-          // idle-hold opens thousands of sessions at once: a login waits behind the others' password
-          // hashing (memory-hard on both servers, ~15 a second on 2 cores), up to the hold time.
-          s = await ImapSession.login(job.port, user, pass, sc.name === 'idle-hold' ? sc.holdMs : 30_000);
+          await openSlot();
+          // Logins are memory-hard on both servers: a few seconds of queueing behind others' hashing.
+          s = await ImapSession.login(job.port, user, pass, 60_000);
           sessions.push(s);
           switch (sc.name) {
             case 'select':
@@ -204,25 +219,42 @@ async function imap(job: ImapJob): Promise<WorkerResult> {
             }
             case 'mixed': {
               const next = rng(ci + 1);
-              const { r } = await timed(s, `SELECT "${sc.mailbox}"`, true);
-              const exists = existsOf(r.lines);
-              if (exists === 0) throw new Error('mixed: empty mailbox');
-              const pick = () => 1 + Math.floor(next() * exists);
+              await timed(s, `SELECT "${sc.mailbox}"`);
+              if (s.exists === 0) throw new Error('mixed: empty mailbox');
+              const added = message({ index: ci, sizeBytes: 4096, to: user, tag: 'mixed' });
               await ready();
               const end = Date.now() + sc.durationMs;
               for (let i = 0; i < 1_000_000 && Date.now() < end; i++) {
                 const x = next();
-                const n = pick();
+                // The count moves with APPEND and EXPUNGE; each client has a mailbox of its own, so
+                // the same choices are made against either server.
+                const exists = s.exists;
+                const n = 1 + Math.floor(next() * exists);
+                if (x >= 0.9 && x < 0.95) {
+                  const t0 = performance.now();
+                  const r = await s.append(sc.mailbox, added);
+                  if (r.status !== 'OK') throw new Error(`APPEND: ${r.text}`);
+                  t.op(performance.now() - t0, added.length);
+                  continue;
+                }
+                if (x >= 0.95 && exists > 100) {
+                  // Expunging one message is two commands, each an operation.
+                  const { r: flagged, ms } = await timed(s, `STORE ${n} +FLAGS.SILENT (\\Deleted)`);
+                  t.op(ms, flagged.bytes);
+                  const { r: gone, ms: ms2 } = await timed(s, 'EXPUNGE');
+                  t.op(ms2, gone.bytes);
+                  continue;
+                }
                 const cmd =
-                  x < 0.35
+                  x < 0.3
                     ? `FETCH ${n} BODY.PEEK[]`
-                    : x < 0.55
+                    : x < 0.5
                       ? `FETCH ${n}:${Math.min(exists, n + 19)} (UID FLAGS ENVELOPE)`
-                      : x < 0.7
+                      : x < 0.65
                         ? `STORE ${n} +FLAGS.SILENT (\\Flagged)`
-                        : x < 0.8
+                        : x < 0.75
                           ? 'SEARCH UNSEEN'
-                          : x < 0.9
+                          : x < 0.83
                             ? `STATUS "${sc.mailbox}" (MESSAGES UNSEEN)`
                             : 'NOOP';
                 const { r: rr, ms } = await timed(s, cmd);
@@ -234,9 +266,12 @@ async function imap(job: ImapJob): Promise<WorkerResult> {
               await timed(s, `SELECT "${sc.mailbox}"`);
               await s.idle(300_000);
               t.op(0);
+              opened = true;
+              freeSlot();
               break;
           }
         } catch (err) {
+          if (!opened) freeSlot();
           t.fail(err);
           s?.close();
           // A client that failed before the start does not hold the others back.
