@@ -49,6 +49,8 @@ export const INDEX = 'yubin-index';
 export const RECENT = 'yubin-recent';
 /** Expunged entries stay in the uidlist (as in Dovecot) until there are this many, or a quarter. */
 const UIDLIST_DEAD_REWRITE = 64;
+/** Own unlinks remembered per folder (see Folder.unlinked). */
+const MAX_NOTED_UNLINKS = 10_000;
 /** Index lines beyond twice the live entries (plus this) trigger a compaction. */
 const INDEX_SLACK = 1000;
 /** stat() calls in flight when the index misses. */
@@ -528,6 +530,11 @@ export class Folder {
   private ownChanges = 0;
   /** Bumped when a file was found moved by someone else (find()): an own change then proves nothing. */
   private foreignMoves = 0;
+  /**
+   * Bases of files this process unlinked (EXPUNGE) whose uidlist lines may still be there (dead
+   * lines go at the next rewrite): known gone, so a listing that lacks them needs no second look.
+   */
+  private readonly unlinked = new Set<string>();
   /** Background work under way: date fills, snapshot writes (see quiesce()). */
   private readonly fills = new Set<Promise<void>>();
   /** A date fill (fillDates) is scheduled or under way. */
@@ -610,6 +617,27 @@ export class Folder {
     return { fresh, current, new: newStamp, cur: curStamp, at };
   }
 
+  /** This process unlinked the file of `base` (see `unlinked`). */
+  noteUnlinked(base: string): void {
+    // Bounded: past the limit, a listing after expunges looks twice again (the safe way).
+    if (this.unlinked.size >= MAX_NOTED_UNLINKS) this.unlinked.clear();
+    this.unlinked.add(base);
+  }
+
+  /**
+   * How many of the uidlist's files (`byBase`) missing from `files` this process unlinked itself.
+   * readdir() may skip a file renamed while it lists, so a missing file is looked for twice; one
+   * we unlinked is gone for sure. Bases the uidlist no longer has are forgotten.
+   */
+  private knownGone(byBase: ReadonlyMap<string, unknown>, files: ReadonlyMap<string, FileRef>): number {
+    let n = 0;
+    for (const base of this.unlinked) {
+      if (!byBase.has(base)) this.unlinked.delete(base);
+      else if (!files.has(base)) n++;
+    }
+    return n;
+  }
+
   /** Finds a message's current file by its base (after another process renamed it). */
   async find(base: string): Promise<FileRef | undefined> {
     this.foreignMoves++;
@@ -663,7 +691,7 @@ export class Folder {
       let unknown: string[] = [];
       for (const base of files.keys()) if (!byBase.has(base)) unknown.push(base);
       let missing = list.entries.length - (files.size - unknown.length);
-      if (missing > 0) {
+      if (missing > this.knownGone(byBase, files)) {
         // readdir() may skip an entry renamed during the listing: look twice before calling it gone.
         files = union(files, await this.readFiles());
         missing = list.entries.length - countKnown(list, files);
@@ -716,8 +744,9 @@ export class Folder {
       firstAdded = 0;
     } else {
       let files = filesOf(listed);
-      if (countKnown(list, files) < list.entries.length) files = union(files, await this.readFiles());
       const byBase = entriesByBase(list);
+      if (countKnown(list, files) + this.knownGone(byBase, files) < list.entries.length)
+        files = union(files, await this.readFiles());
       matched = matchFiles(list, files);
       firstAdded = matched.uids.length;
       let nextUid = list.nextUid;

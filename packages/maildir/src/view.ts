@@ -650,6 +650,7 @@ export class MaildirView implements MailboxView {
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
           await unlink(this.folder.filePath(ref));
+          this.folder.noteUnlinked(rec.base);
           removed(rec.size);
           return;
         } catch (err) {
