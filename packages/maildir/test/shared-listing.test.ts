@@ -201,6 +201,19 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
     expect(changes.flagsChanged.map((m) => `${m.uid}:${m.flags.join(' ')}`)).toEqual(['3:\\Flagged']);
   });
 
+  it('lists once, not twice, when the only files missing are ones it expunged itself', async () => {
+    const a = await s.account(USER).open('INBOX');
+    await a.setFlags([2], 'add', ['\\Deleted']);
+    expect(await a.expunge()).toEqual([2]);
+    // A delivery by another process: the next sync must list the folder. The uidlist still has
+    // message 2's line (dead lines go at a rewrite); its file is known gone, so no second look.
+    await deliver(otherProcess(), [USER], 'Subject: late\r\n\r\nlate\r\n');
+    const before = directoryListings();
+    expect((await a.sync()).added.map((m) => m.uid)).toEqual([5]);
+    expect(directoryListings()).toBe(before + 1);
+    expect(a.messages.map((m) => m.uid)).toEqual([1, 3, 4, 5]);
+  });
+
   it('sees a file delivered by another process right after its own STORE', async () => {
     const a = await s.account(USER).open('INBOX');
     await a.setFlags([1], 'add', ['\\Seen']);
