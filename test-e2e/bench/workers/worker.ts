@@ -115,14 +115,6 @@ function rng(seed: number): () => number {
   };
 }
 
-function existsOf(lines: readonly string[]): number {
-  for (const l of lines) {
-    const m = /^\* (\d+) EXISTS/.exec(l);
-    if (m) return Number(m[1]);
-  }
-  return 0;
-}
-
 let released: () => void = () => {};
 const release = new Promise<void>((resolve) => {
   released = resolve;
@@ -185,8 +177,8 @@ async function imap(job: ImapJob): Promise<WorkerResult> {
           switch (sc.name) {
             case 'select':
               for (let i = 0; i < sc.repeat; i++) {
-                const { r, ms } = await timed(s, `SELECT "${sc.mailbox}"`, true);
-                t.extra.exists = existsOf(r.lines);
+                const { ms } = await timed(s, `SELECT "${sc.mailbox}"`);
+                t.extra.exists = s.exists;
                 t.op(ms);
               }
               break;

@@ -369,8 +369,8 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
         let atHalf = await treeMemory(await target.imapPids());
         let during = atHalf;
         let opened = 0;
-        // Each half logs in at once (connect, LOGIN, SELECT, IDLE): a login storm, timed until
-        // every session of the half is idling.
+        // Each half opens its sessions (connect, LOGIN, SELECT, IDLE), IDLE_LOGINS_IN_FLIGHT at a
+        // time, timed until every session of the half is idling.
         let openingMs = 0;
         let startedAt = performance.now();
         const first = await imapJobs(ctx, target, logins.slice(0, half), hold, 2 * openMs, async () => {
