@@ -34,7 +34,7 @@ import {
 } from '@yubin/core';
 import type { StoreContext } from './context.js';
 import { canonicalFlag, fileNameWithFlags, lettersFromFlags, parseFileName, sortFlags } from './flags.js';
-import type { Folder, ScanEntry } from './folder.js';
+import type { Folder, NumberedStamps, ScanEntry } from './folder.js';
 import { fsyncDir, listFiles, readTextOrNull, renameFile, toCrlf, writeDurableFile } from './fsutil.js';
 import { errnoCode, HOST, isPidAlive, parseOwner, withDotlock } from './lock.js';
 import { canonicalName, folderDirName, nameFromDir, userPath } from './names.js';
@@ -457,7 +457,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
     const tmpBase = this.ctx.uniqueBase();
     const tmpPath = join(folder.sub('tmp'), tmpBase);
     const base = `${tmpBase},S=${data.length},W=${data.length}`;
-    let finalPath = '';
+    let renamed = false;
     try {
       const keywords = flags.some((f) => !f.startsWith('\\'))
         ? await folder.ensureKeywords(flags.filter((f) => !f.startsWith('\\')))
@@ -467,23 +467,38 @@ export class MaildirAccount implements MailAccount, ViewHost {
       await writeDurableFile(tmpPath, data, options?.internalDate ? date : undefined);
       const fileName = flags.length > 0 ? fileNameWithFlags(base, lettersFromFlags(flags, keywords)) : base;
       const sub = flags.length > 0 ? 'cur' : 'new';
-      finalPath = join(folder.sub(sub), fileName);
-      await renameFile(tmpPath, finalPath);
-      // The OK waits for all four; none needs another first. A UID given before the rename is
-      // durable names a file a crash may take back: the next scan drops such an entry, and the
-      // UID is never given again (yubin-uidnext).
-      const [uids] = await Promise.all([
-        folder.assign([fileName], { numberNewFirst: true }),
-        fsyncDir(folder.sub(sub)),
-        folder.remember(base, data.length, date, options?.traceId),
-        this.addUsage(data.length, 1),
-      ]);
+      const finalPath = join(folder.sub(sub), fileName);
+      // The folder's last listing follows this append (see Folder.endOwnAppend).
+      const own = folder.beginOwnChange();
+      let uid: number | undefined;
+      try {
+        await renameFile(tmpPath, finalPath);
+        renamed = true;
+        const placed = folder.stampDirs();
+        const numbered: NumberedStamps = {};
+        // The OK waits for all four; none needs another first. A UID given before the rename is
+        // durable names a file a crash may take back: the next scan drops such an entry, and the
+        // UID is never given again (yubin-uidnext).
+        const [uids] = await Promise.all([
+          folder.assign([fileName], { numberNewFirst: true, numbered }),
+          fsyncDir(folder.sub(sub)),
+          folder.remember(base, data.length, date, options?.traceId),
+          this.addUsage(data.length, 1),
+        ]);
+        uid = uids.get(base);
+        if (uid === undefined) folder.endOwnChange(own, false);
+        else
+          folder.endOwnAppend(own, placed, { uid, name: fileName, sub, size: data.length, date }, numbered);
+      } catch (err) {
+        folder.endOwnChange(own, false);
+        throw err;
+      }
       const list = await folder.readUidlist();
-      const uid = uids.get(base);
       if (uid === undefined || !list) throw new StoreError('TEMP', 'uid assignment failed');
       return { uidValidity: list.uidValidity, uid };
     } catch (err) {
-      if (!finalPath) await unlink(tmpPath).catch(() => {});
+      // Not yet renamed into place: the temporary file is no message, remove it.
+      if (!renamed) await unlink(tmpPath).catch(() => {});
       throw storeErrorFromFs(err, 'append');
     }
   }

@@ -405,6 +405,56 @@ function lettersOf(name: string): string {
   return comma < 0 ? name.slice(colon + 3) : name.slice(colon + 3, comma);
 }
 
+/** Where the message with `uid` is in `entries` (ascending UIDs), or -1. */
+export function indexOf(entries: readonly { readonly uid: number }[], uid: number): number {
+  let lo = 0;
+  let hi = entries.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const u = (entries[mid] as { readonly uid: number }).uid;
+    if (u === uid) return mid;
+    if (u < uid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** A listed message whose date is known. */
+function fullEntry(
+  uid: number,
+  base: string,
+  name: string,
+  sub: Sub,
+  size: number,
+  dateMs: number,
+  letters: string,
+  flags: readonly Flag[],
+  trace: string | undefined,
+): ScanEntry {
+  const date = new Date(dateMs);
+  return trace
+    ? { uid, base, name, sub, size, date, letters, trace, flags }
+    : { uid, base, name, sub, size, date, letters, flags };
+}
+
+/** A message this process just stored and numbered (see Folder.endOwnAppend). */
+export interface AppendedMessage {
+  readonly uid: number;
+  readonly name: string;
+  readonly sub: Sub;
+  readonly size: number;
+  readonly date: Date;
+}
+
+/** The uidlist around an own append of lines (filled by Folder.assign's `numbered` option). */
+export interface NumberedStamps {
+  /** Its stamp under the lock just before our lines, and just after them. */
+  before?: FileStamp | null;
+  after?: FileStamp | null;
+  /** The lines appended (with numberNewFirst, deliveries waiting in new/ come first). */
+  added?: readonly UidlistEntry[];
+}
+
 /** The last listing's entries by file name, built when first needed. */
 function namesOf(last: LastListing): Map<string, ScanEntry> {
   if (!last.byName) {
@@ -526,6 +576,8 @@ export class Folder {
   private expected: { readonly new: DirStamp; readonly cur: DirStamp } | null = null;
   /** When `last` was last confirmed by a listing or a trusted snapshot (see OWN_CHANGE_CONFIRM_MS). */
   private confirmedAt = 0;
+  /** `expected` was taken after own changes since `last` was last confirmed (see confirmDue). */
+  private ownStamped = false;
   /** This process's renames and unlinks of listed files in flight. */
   private ownChanges = 0;
   /** Bumped when a file was found moved by someone else (find()): an own change then proves nothing. */
@@ -797,7 +849,7 @@ export class Folder {
    */
   async assign(
     names: readonly string[],
-    options: { numberNewFirst?: boolean; added?: UidlistEntry[] } = {},
+    options: { numberNewFirst?: boolean; added?: UidlistEntry[]; numbered?: NumberedStamps } = {},
   ): Promise<Map<string, number>> {
     return this.locked(async (lock) => {
       const current = await this.uidlist.read();
@@ -841,8 +893,17 @@ export class Folder {
         lines += serializeEntry({ uid, name });
       }
       if (lines !== '') {
+        const before = options.numbered ? stampFileSync(this.uidlistPath) : null;
         await appendDurable(this.uidlistPath, lines);
-        this.uidlist.appended(lines, added, statSync(this.uidlistPath, { throwIfNoEntry: false }));
+        const after = statSync(this.uidlistPath, { throwIfNoEntry: false });
+        this.uidlist.appended(lines, added, after);
+        if (options.numbered) {
+          options.numbered.before = before;
+          options.numbered.after = after
+            ? { mtimeMs: after.mtimeMs, ino: after.ino, size: after.size }
+            : null;
+          options.numbered.added = added;
+        }
         await this.uidRecord.assigned({ uidValidity: list.uidValidity, nextUid: next });
         options.added?.push(...added);
       }
@@ -976,6 +1037,18 @@ export class Folder {
   private confirmed(n: DirStamp | null, c: DirStamp | null, at: number): void {
     this.expected = n && c ? { new: n, cur: c } : null;
     this.confirmedAt = at;
+    this.ownStamped = false;
+  }
+
+  /**
+   * How long (ms) until a scan lists the directories again, when the last listing stands on stamps
+   * taken after this process's own changes rather than on a listing (see unchangedScan); else null.
+   * Another process's change landing between an own rename and the stamp after it is hidden until
+   * then: a view waiting for changes (IDLE) looks again at that time (MaildirView.peek).
+   */
+  confirmDue(): number | null {
+    if (!this.ownStamped || !this.expected) return null;
+    return Math.max(0, this.confirmedAt + OWN_CHANGE_CONFIRM_MS - Date.now());
   }
 
   /**
@@ -1012,9 +1085,94 @@ export class Folder {
       const n = stampDirSync(this.sub('new'));
       const c = stampDirSync(this.sub('cur'));
       this.expected = n && c ? { new: n, cur: c } : null;
+      this.ownStamped = true;
     } else {
       this.expected = null;
     }
+  }
+
+  /** new/'s and cur/'s stamps now: taken right after an own APPEND's rename (see endOwnAppend). */
+  stampDirs(): { readonly new: DirStamp; readonly cur: DirStamp } | null {
+    const n = stampDirSync(this.sub('new'));
+    const c = stampDirSync(this.sub('cur'));
+    return n && c ? { new: n, cur: c } : null;
+  }
+
+  /**
+   * After an own APPEND (begun with beginOwnChange() just before its rename): when the last listing
+   * stood until then (the directories as it left them, the uidlist as it was read, up to our one
+   * line) and nothing changed since the rename (`placed`: the directories' stamps right after it),
+   * the message joins the listing. The untagged EXISTS that follows then costs three stat() calls,
+   * not a listing and matching of the whole folder (what the append changed is known exactly).
+   * Otherwise the next scan lists the folder, as after any change it cannot vouch for.
+   */
+  endOwnAppend(
+    change: OwnChange,
+    placed: { readonly new: DirStamp; readonly cur: DirStamp } | null,
+    message: AppendedMessage,
+    numbered: NumberedStamps,
+  ): void {
+    this.ownChanges--;
+    const last = this.last;
+    const now = this.stampDirs();
+    const { before, after, added } = numbered;
+    const previous = last?.scan.entries[last.scan.entries.length - 1];
+    if (
+      !last?.uidlist ||
+      !change.valid ||
+      this.ownChanges !== 0 ||
+      this.expected !== change.expected ||
+      this.foreignMoves !== change.foreignMoves ||
+      !placed ||
+      !now ||
+      !sameDir(now.new, placed.new) ||
+      !sameDir(now.cur, placed.cur) ||
+      !before ||
+      !after ||
+      !sameFile(before, last.uidlist) ||
+      added?.length !== 1 ||
+      added[0]?.uid !== message.uid ||
+      added[0]?.name !== message.name ||
+      (previous !== undefined && previous.uid >= message.uid)
+    ) {
+      this.expected = null;
+      return;
+    }
+    let keywords: string[];
+    try {
+      const text = this.keywordsFile.read();
+      keywords = text === null ? [] : parseKeywords(text);
+    } catch {
+      this.expected = null;
+      return;
+    }
+    if (keywords.join('\n') !== last.keywordsKey) {
+      this.expected = null;
+      return;
+    }
+    const letters = message.sub === 'cur' ? lettersOf(message.name) : '';
+    const entry = fullEntry(
+      message.uid,
+      baseOf(message.name),
+      message.name,
+      message.sub,
+      message.size,
+      message.date.getTime(),
+      letters,
+      Object.freeze(flagsFromLetters(letters, keywords)),
+      this.meta.get(baseOf(message.name))?.trace,
+    );
+    const entries = [...last.scan.entries, entry];
+    last.byName?.set(entry.name, entry);
+    const shared = this.shared?.entries === last.scan.entries ? this.shared : null;
+    this.shared = shared ? { ...shared, entries, values: [...shared.values, shared.build(entry)] } : null;
+    this.last = {
+      ...last,
+      scan: { ...last.scan, entries, nextUid: Math.max(last.scan.nextUid, message.uid + 1) },
+      uidlist: after,
+    };
+    this.expected = now;
+    this.ownStamped = true;
   }
 
   /**
@@ -1070,38 +1228,53 @@ export class Folder {
     const last = this.last;
     if (!last || (changed.length === 0 && removed.length === 0)) return null;
     const before = last.scan.entries;
-    const byUid = new Map<number, ScanEntry | null>();
-    for (const e of changed) byUid.set(e.uid, e);
-    for (const uid of removed) byUid.set(uid, null);
-    const entries: ScanEntry[] = [];
+    // A STORE or an EXPUNGE changes a few messages of hundreds or thousands: each is found by its
+    // UID (the listing ascends by UID) in a copy, rather than every entry looked up in a map.
+    const entries = before.slice();
     const byName = last.byName;
     // The shared per-message values follow the patch too (the builder made them from entries alone).
     const shared = this.shared?.entries === before ? this.shared : null;
-    const values: unknown[] = [];
-    let found = 0;
-    for (let i = 0; i < before.length; i++) {
-      const e = before[i] as ScanEntry;
-      const next = byUid.get(e.uid);
-      if (next === undefined) {
-        entries.push(e);
-        if (shared) values.push(shared.values[i]);
-        continue;
+    const values = shared ? shared.values.slice() : null;
+    const gone = removed.length > 0 ? new Set(removed) : null;
+    let stands = true;
+    for (const next of changed) {
+      if (gone?.has(next.uid)) continue;
+      const i = indexOf(entries, next.uid);
+      if (i < 0) {
+        stands = false;
+        break;
       }
-      found++;
-      byName?.delete(e.name);
-      if (next === null) continue;
-      entries.push(next);
-      if (shared) values.push(shared.build(next));
+      byName?.delete((entries[i] as ScanEntry).name);
+      entries[i] = next;
       byName?.set(next.name, next);
+      if (shared && values) values[i] = shared.build(next);
     }
-    if (found !== byUid.size) {
+    if (gone && stands) {
+      const at: number[] = [];
+      for (const uid of gone) {
+        const i = indexOf(entries, uid);
+        if (i < 0) {
+          stands = false;
+          break;
+        }
+        at.push(i);
+      }
+      // Highest position first, so that the positions still to remove stay where they were.
+      at.sort((a, b) => b - a);
+      for (const i of at) {
+        byName?.delete((entries[i] as ScanEntry).name);
+        entries.splice(i, 1);
+        values?.splice(i, 1);
+      }
+    }
+    if (!stands) {
       // A change to a file the last listing does not show: it no longer stands.
       this.last = null;
       this.expected = null;
       return null;
     }
     this.last = { ...last, scan: { ...last.scan, entries }, byName };
-    this.shared = shared ? { ...shared, entries, values } : null;
+    this.shared = shared && values ? { ...shared, entries, values } : null;
     return from === before ? entries : null;
   }
 
@@ -1256,10 +1429,7 @@ export class Folder {
         pending++;
         continue;
       }
-      const d = new Date(date);
-      entries[i] = trace
-        ? { uid, base, name, sub, size, date: d, letters, trace, flags }
-        : { uid, base, name, sub, size, date: d, letters, flags };
+      entries[i] = fullEntry(uid, base, name, sub, size, date, letters, flags, trace);
     }
     if (this.meta.size > 2 * entries.length + INDEX_SLACK) {
       // Expunged messages' cache entries: forget them in memory as the file compaction does on disk.

@@ -27,13 +27,15 @@ import {
   parseFileName,
   sortFlags,
 } from './flags.js';
-import { type FileRef, type Folder, type Scan, type ScanEntry, withFile } from './folder.js';
+import { type FileRef, type Folder, indexOf, type Scan, type ScanEntry, withFile } from './folder.js';
 import { mapLimit } from './fsutil.js';
 import { errnoCode } from './lock.js';
 import { readFileRange } from './read-range.js';
 
 /** Renames/unlinks in flight for one call. */
 const FILE_OP_CONCURRENCY = 16;
+/** peekAgain() looks this long after a scan would list the directories again (timers run late, never early). */
+const PEEK_AGAIN_SLACK_MS = 50;
 
 /** A message as a view lists it: the folder's scan entry (immutable; shared with other views). */
 export type Rec = ScanEntry;
@@ -83,20 +85,6 @@ class EntryMeta implements MessageMeta {
 
 function metaOf(entry: ScanEntry, validityHex: string): MessageMeta {
   return new EntryMeta(entry, validityHex);
-}
-
-/** Index of `uid` in an ascending list, or -1. */
-function indexOf(entries: readonly ScanEntry[], uid: number): number {
-  let lo = 0;
-  let hi = entries.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const u = (entries[mid] as ScanEntry).uid;
-    if (u === uid) return mid;
-    if (u < uid) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 /** Positions of the new/ messages of a listing; found once per listing, not at every open. */
@@ -152,6 +140,8 @@ export class MaildirView implements MailboxView {
   private unwatch: (() => void) | undefined;
   private closed = false;
   private peeking = false;
+  /** The look again after own changes (peekAgain). */
+  private again: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     readonly name: string,
@@ -443,6 +433,8 @@ export class MaildirView implements MailboxView {
       if (this.listeners.size === 0 && this.unwatch) {
         this.unwatch();
         this.unwatch = undefined;
+        clearTimeout(this.again);
+        this.again = undefined;
       }
     };
   }
@@ -451,13 +443,32 @@ export class MaildirView implements MailboxView {
     if (this.closed || this.peeking || this.listeners.size === 0) return;
     this.peeking = true;
     try {
-      if (!this.differs(await this.folder.scan())) return;
+      if (!this.differs(await this.folder.scan())) {
+        this.peekAgain();
+        return;
+      }
     } catch {
       return;
     } finally {
       this.peeking = false;
     }
     for (const listener of [...this.listeners]) listener();
+  }
+
+  /**
+   * Nothing new, but the listing scanned stands on stamps taken after this process's own changes:
+   * a change another process made meanwhile could hide behind them (Folder.confirmDue). One more
+   * look once a scan lists the directories again, so that an IDLE client hears of it then rather
+   * than at the folder's next change.
+   */
+  private peekAgain(): void {
+    const due = this.folder.confirmDue();
+    if (due === null || this.again) return;
+    this.again = setTimeout(() => {
+      this.again = undefined;
+      void this.peek();
+    }, due + PEEK_AGAIN_SLACK_MS);
+    this.again.unref();
   }
 
   private assertOpen(): void {
@@ -703,5 +714,7 @@ export class MaildirView implements MailboxView {
     this.listeners.clear();
     this.unwatch?.();
     this.unwatch = undefined;
+    clearTimeout(this.again);
+    this.again = undefined;
   }
 }

@@ -3,8 +3,7 @@
  * stat of both directories' mtimes, for file systems where inotify misses other writers (NFS, some
  * containers) or a watcher dies with its directory.
  */
-import { type FSWatcher, watch } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { type FSWatcher, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from '@yubin/core';
 
@@ -24,7 +23,6 @@ export class FolderWatcher {
   private poll: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private stamp = '';
-  private polling = false;
   private running = false;
   private linger: NodeJS.Timeout | undefined;
 
@@ -65,10 +63,8 @@ export class FolderWatcher {
         this.log.debug({ folder: this.path, err }, 'folder watcher unavailable');
       }
     }
-    void this.readStamp().then((stamp) => {
-      if (this.stamp === '') this.stamp = stamp;
-    });
-    this.poll = setInterval(() => void this.check(), WATCH_POLL_MS);
+    if (this.stamp === '') this.stamp = this.readStamp();
+    this.poll = setInterval(() => this.check(), WATCH_POLL_MS);
     this.poll.unref();
   }
 
@@ -89,12 +85,17 @@ export class FolderWatcher {
     this.stop();
   }
 
-  private async readStamp(): Promise<string> {
+  /**
+   * Both directories' stamps. Synchronous, as the folder's own stamps are (snapshot.ts
+   * stampDirSync): two local stat() calls cost microseconds, two trips through the thread pool
+   * cost more than that in hand-offs, after every change any session makes.
+   */
+  private readStamp(): string {
     const parts: string[] = [];
     for (const sub of ['new', 'cur']) {
       try {
-        const st = await stat(join(this.path, sub));
-        parts.push(`${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
+        const st = statSync(join(this.path, sub), { throwIfNoEntry: false });
+        parts.push(st ? `${st.mtimeMs}:${st.ctimeMs}:${st.ino}` : '-');
       } catch {
         parts.push('-');
       }
@@ -102,17 +103,11 @@ export class FolderWatcher {
     return parts.join('/');
   }
 
-  private async check(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      const stamp = await this.readStamp();
-      if (stamp !== this.stamp) {
-        this.stamp = stamp;
-        this.fire();
-      }
-    } finally {
-      this.polling = false;
+  private check(): void {
+    const stamp = this.readStamp();
+    if (stamp !== this.stamp) {
+      this.stamp = stamp;
+      this.fire();
     }
   }
 
@@ -120,17 +115,19 @@ export class FolderWatcher {
     if (this.debounce || this.listeners.size === 0) return;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      void this.readStamp().then((stamp) => {
-        this.stamp = stamp;
-      });
-      for (const listener of [...this.listeners]) {
-        try {
-          listener();
-        } catch (err) {
-          this.log.warn({ folder: this.path, err }, 'change listener failed');
-        }
-      }
+      this.stamp = this.readStamp();
+      this.notify();
     }, WATCH_DEBOUNCE_MS);
     this.debounce.unref();
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.log.warn({ folder: this.path, err }, 'change listener failed');
+      }
+    }
   }
 }

@@ -4,6 +4,8 @@
  * patch the shared listing without touching what other views show until they sync (RFC 3501
  * §7.4.1), and what another process does (a rename, a delivery, an unlink) is never hidden by it.
  */
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { readdir, readFile, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailStore } from '@yubin/core';
@@ -214,6 +216,83 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
     expect(a.messages.map((m) => m.uid)).toEqual([1, 3, 4, 5]);
   });
 
+  it('takes its own APPEND into the listing: the sync that follows reports it without a listing', async () => {
+    const acct = s.account(USER);
+    const a = await acct.open('INBOX');
+    await a.sync();
+    const date = new Date('2026-01-02T03:04:05Z');
+    const body = Buffer.from('Subject: appended\r\n\r\nhello\r\n');
+    // With flags (into cur/), then without (into new/: the view then claims it, its own rename too).
+    expect((await acct.append('INBOX', body, { flags: ['\\Seen'], internalDate: date })).uid).toBe(5);
+    expect((await acct.append('INBOX', body)).uid).toBe(6);
+    const before = directoryListings();
+    const changes = await a.sync();
+    expect(changes.added.map((m) => m.uid)).toEqual([5, 6]);
+    expect(await a.sync()).toEqual(NOTHING);
+    expect((await acct.status('INBOX')).messages).toBe(6);
+    expect(directoryListings()).toBe(before);
+    expect(flagsOf(a.messages)).toEqual(['1:', '2:', '3:', '4:', '5:\\Seen', '6:']);
+    const appended = a.messages[4];
+    expect([appended?.size, appended?.internalDate.getTime()]).toEqual([body.length, date.getTime()]);
+    // What it shows is what a listing finds, here and in another process.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + OWN_CHANGE_CONFIRM_MS + 500 });
+    expect(await a.sync()).toEqual(NOTHING);
+    expect(directoryListings()).toBe(before + 1);
+    vi.useRealTimers();
+    const other = await otherProcess().account(USER).open('INBOX', { readOnly: true });
+    expect(flagsOf(other.messages)).toEqual(flagsOf(a.messages));
+    expect(other.messages.map((m) => [m.size, m.internalDate.getTime()])).toEqual(
+      a.messages.map((m) => [m.size, m.internalDate.getTime()]),
+    );
+  });
+
+  it('lists again after its own APPEND when another process changed the folder first', async () => {
+    const acct = s.account(USER);
+    const a = await acct.open('INBOX');
+    // A flag changed by hand, then a delivery another process numbered, before the APPEND.
+    const cur = join(MAILDIR(root), 'cur');
+    const third = (await readdir(cur)).sort()[2] as string;
+    await rename(join(cur, third), join(cur, `${third}F`));
+    await acct.append('INBOX', Buffer.from('Subject: first\r\n\r\n1\r\n'), { flags: ['\\Seen'] });
+    const changes = await a.sync();
+    expect(changes.flagsChanged.map((m) => `${m.uid}:${m.flags.join(' ')}`)).toEqual(['3:\\Flagged']);
+    expect(changes.added.map((m) => m.uid)).toEqual([5]);
+    await deliver(otherProcess(), [USER], 'Subject: late\r\n\r\nlate\r\n');
+    await (await others[0]?.account(USER).open('INBOX', { readOnly: true }))?.close();
+    expect((await acct.append('INBOX', Buffer.from('Subject: second\r\n\r\n2\r\n'))).uid).toBe(7);
+    expect((await a.sync()).added.map((m) => m.uid)).toEqual([6, 7]);
+  });
+
+  it('sees a file delivered by another process right after its own APPEND', async () => {
+    const acct = s.account(USER);
+    const a = await acct.open('INBOX');
+    await acct.append('INBOX', Buffer.from('Subject: mine\r\n\r\nmine\r\n'), { flags: ['\\Seen'] });
+    await deliver(otherProcess(), [USER], 'Subject: late\r\n\r\nlate\r\n');
+    expect((await a.sync()).added.map((m) => m.uid)).toEqual([5, 6]);
+  });
+
+  it("tells a waiting view of a change its own change's stamps hid, once a scan lists again", async () => {
+    const a = await s.account(USER).open('INBOX');
+    const waiting = await s.account(USER).open('INBOX');
+    let told = 0;
+    waiting.onChange(() => told++);
+    await a.setFlags([1], 'add', ['\\Seen']);
+    await until(() => told === 1);
+    await waiting.sync();
+    // Another process's rename that the directory's stamp does not show (as when it lands between
+    // an own rename and the stamp taken after it): cur/'s mtime is put back to the nanosecond.
+    const cur = join(MAILDIR(root), 'cur');
+    const { mtimeNs } = statSync(cur, { bigint: true });
+    const third = (await readdir(cur)).sort()[2] as string;
+    await rename(join(cur, third), join(cur, `${third}F`));
+    const ns = (mtimeNs % 1_000_000_000n).toString().padStart(9, '0');
+    execFileSync('touch', ['-m', '-d', `@${mtimeNs / 1_000_000_000n}.${ns}`, cur]);
+    expect(statSync(cur, { bigint: true }).mtimeNs).toBe(mtimeNs);
+    await until(() => told === 2, OWN_CHANGE_CONFIRM_MS + 2000);
+    const changes = await waiting.sync();
+    expect(changes.flagsChanged.map((m) => `${m.uid}:${m.flags.join(' ')}`)).toEqual(['3:\\Flagged']);
+  });
+
   it('sees a file delivered by another process right after its own STORE', async () => {
     const a = await s.account(USER).open('INBOX');
     await a.setFlags([1], 'add', ['\\Seen']);
@@ -223,3 +302,11 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
 });
 
 const NOTHING = { expunged: [], added: [], flagsChanged: [], keywordsChanged: false };
+
+async function until(done: () => boolean, ms = 1000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
