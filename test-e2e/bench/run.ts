@@ -3,6 +3,7 @@
  *
  *   tsx test-e2e/bench/run.ts [--quick] [--vs anchor] [--only smtp,smtp-source,pop3,imap] [--reps N]
  *     [--imap select,fetch,search,append,idle,mixed,memory] (a subset of the IMAP workloads)
+ *     [--mixed-clients 10,50] (the mixed workload's client counts)
  *
  * Starts yubin (`npm start`) on a temporary data folder and, with --vs anchor, a private Postfix and
  * Dovecot on 127.0.0.1; both get the same users, the same Maildir data and the same load from the
@@ -85,6 +86,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       profile: { type: 'boolean' },
       imap: { type: 'string' },
+      'mixed-clients': { type: 'string' },
     },
     strict: true,
   });
@@ -117,6 +119,9 @@ async function main(): Promise<number> {
     ...base,
     ...(values.reps ? { reps: Math.max(1, Number(values.reps)) } : {}),
     ...(values['idle-sessions'] ? { idleSessions: Math.max(1, Number(values['idle-sessions'])) } : {}),
+    ...(values['mixed-clients']
+      ? { mixedClients: values['mixed-clients'].split(',').map((n) => Math.max(1, Number(n))) }
+      : {}),
   };
   const command = ['tsx test-e2e/bench/run.ts', ...process.argv.slice(2)].join(' ');
   const report: Report = {

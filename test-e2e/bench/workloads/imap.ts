@@ -18,6 +18,18 @@ import { alternate, type Ctx, type ImapPart, Samples, split } from './context.js
 
 const SEARCH_WORD = 'zebracrossing';
 const MIXED_FOLDER_SIZE = 500;
+/** The mixed workload's commands, as the workers tally them (in the order of their share). */
+const MIXED_KINDS = [
+  'FETCH BODY.PEEK[]',
+  'FETCH 20 envelopes',
+  'STORE \\Flagged',
+  'SEARCH UNSEEN',
+  'STATUS',
+  'NOOP',
+  'APPEND',
+  'STORE \\Deleted',
+  'EXPUNGE',
+] as const;
 
 type Spec = Omit<Figure, 'values' | 'errors' | 'workload'>;
 
@@ -300,6 +312,7 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
           { metric: 'operations', unit: 'ops/s', better: 'higher', target: { op: '>=', ratio: 1 } },
           { metric: 'operation p99', unit: 'ms', better: 'lower' },
           { metric: 'server CPU per operation', unit: 'ms', better: 'lower' },
+          ...MIXED_KINDS.map((kind) => ({ metric: `${kind} mean`, unit: 'ms', better: 'lower' as const })),
         ],
         async (target, samples) => {
           const pids = await target.imapPids();
@@ -315,6 +328,12 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
           const cpuPerOp = ((await treeCpuMs(pids)) - cpu0) / r.ops;
           samples.add(target.name, 'operation p99', summarize(r.latenciesMs).p99Ms);
           samples.add(target.name, 'server CPU per operation', round(cpuPerOp, 3));
+          // Where the clients' time goes, per command (the workers' `opOf` tallies).
+          for (const kind of MIXED_KINDS) {
+            const count = r.extra[`n ${kind}`] ?? 0;
+            if (count > 0)
+              samples.add(target.name, `${kind} mean`, round((r.extra[`ms ${kind}`] ?? 0) / count, 2));
+          }
           step(
             `${target.name}: mixed ${n}: ${r.ops} ops = ${round(r.ops / r.seconds)}/s, server CPU ${round(cpuPerOp, 3)} ms/op`,
           );
