@@ -396,12 +396,18 @@ export class MaildirAccount implements MailAccount, ViewHost {
   async status(name: string): Promise<MailboxStatus> {
     const canonical = await this.existing(name);
     try {
-      const scan = await this.folder(canonical).scan();
+      const folder = this.folder(canonical);
+      const scan = await folder.scan();
       const { unseen, size } = totals(scan.entries);
+      // Ascending UIDs: the recent ones are those from the first recent UID on, and those this
+      // process took for a view of its own that has not seen them yet (Folder.takeRecentLocked).
+      let recent = scan.entries.length - countBelow(scan.entries, scan.firstRecent);
+      for (const [first, last] of folder.pendingRecent())
+        recent +=
+          countBelow(scan.entries, Math.min(last + 1, scan.firstRecent)) - countBelow(scan.entries, first);
       return {
         messages: scan.entries.length,
-        // Ascending UIDs: the recent ones are those from the first recent UID on.
-        recent: scan.entries.length - countBelow(scan.entries, scan.firstRecent),
+        recent,
         unseen,
         uidNext: scan.nextUid,
         uidValidity: scan.uidValidity,
@@ -480,7 +486,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
         // durable names a file a crash may take back: the next scan drops such an entry, and the
         // UID is never given again (yubin-uidnext).
         const [uids] = await Promise.all([
-          folder.assign([fileName], { numberNewFirst: true, numbered }),
+          folder.assign([fileName], { numberNewFirst: true, numbered, takeRecent: true }),
           fsyncDir(folder.sub(sub)),
           folder.remember(base, data.length, date, options?.traceId),
           this.addUsage(data.length, 1),
@@ -552,7 +558,7 @@ export class MaildirAccount implements MailAccount, ViewHost {
         done.length > 0
           ? await dest.assign(
               done.map((d) => d.name),
-              { numberNewFirst: true },
+              { numberNewFirst: true, takeRecent: true },
             )
           : new Map<string, number>();
       const list = await dest.readUidlist();

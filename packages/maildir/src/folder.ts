@@ -2,7 +2,7 @@
  * One Maildir folder (the inbox or a `.Name` directory): scanning new/ and cur/, UID assignment in
  * `dovecot-uidlist`, keywords, and the `yubin-index` cache of sizes, dates and structures.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { type FileHandle, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flag, Log, MessageStructure } from '@yubin/core';
@@ -524,8 +524,9 @@ interface LastListing {
 
 /**
  * A small metadata file (keywords, first recent UID), read synchronously (see stampDirSync) and
- * again only when its stamp (inode, size, mtime) changed: every scan asks for both. Both are
- * replaced by rename, never written in place.
+ * again only when its stamp (inode, size, mtime) changed: every scan asks for both. The keywords
+ * are replaced by rename, the first recent UID written in place at one size (writeFirstRecent):
+ * either way a change moves the mtime, and a stamp is kept only once its mtime is old.
  */
 class SmallFile {
   private stamp: FileStamp | null = null;
@@ -580,6 +581,15 @@ export class Folder {
   private ownStamped = false;
   /** This process's renames and unlinks of listed files in flight. */
   private ownChanges = 0;
+  /** Open views of this process that take \Recent (recentTaker). */
+  private recentTakers = 0;
+  /**
+   * UID ranges [first, last] this process took as \Recent when it numbered its own messages
+   * (takeRecentLocked), ascending, for the first of its views that sees them (claimRecent).
+   */
+  private preclaimed: Array<[number, number]> = [];
+  /** quiet() callers waiting for `ownChanges` to reach 0. */
+  private quietWaiters: Array<() => void> = [];
   /** Bumped when a file was found moved by someone else (find()): an own change then proves nothing. */
   private foreignMoves = 0;
   /**
@@ -785,7 +795,7 @@ export class Folder {
     if (!list) {
       const uidValidity = await (validity ?? this.allocateUidValidity());
       list = { uidValidity, nextUid: 1, guid: newGuid(), entries: [] };
-      await this.writeFirstRecent(1);
+      this.writeFirstRecent(1);
       this.log.debug({ folder: this.path, uidValidity }, 'uidlist created');
     }
     let matched: Matched;
@@ -849,7 +859,12 @@ export class Folder {
    */
   async assign(
     names: readonly string[],
-    options: { numberNewFirst?: boolean; added?: UidlistEntry[]; numbered?: NumberedStamps } = {},
+    options: {
+      numberNewFirst?: boolean;
+      added?: UidlistEntry[];
+      numbered?: NumberedStamps;
+      takeRecent?: boolean;
+    } = {},
   ): Promise<Map<string, number>> {
     return this.locked(async (lock) => {
       const current = await this.uidlist.read();
@@ -906,6 +921,7 @@ export class Folder {
         }
         await this.uidRecord.assigned({ uidValidity: list.uidValidity, nextUid: next });
         options.added?.push(...added);
+        if (options.takeRecent) this.takeRecentLocked(next - 1);
       }
       // Every file new/ held when stamped is numbered now (those waiting, and ours).
       if (newStamp) this.newSettled = newStamp;
@@ -1033,6 +1049,32 @@ export class Folder {
     return { uidValidity, nextUid, entries, keywords, firstRecent };
   }
 
+  /**
+   * Resolves once this process has no own change in flight (at most `maxMs` later). A scan made
+   * meanwhile finds the directories changed by a rename whose file is not numbered yet: it lists
+   * the whole folder, numbers the file itself, and the own change can then not patch the listing
+   * (so the scan after it lists again). A view that looks on a change notification, which its own
+   * session's changes cause too, waits for them instead (MaildirView.peek).
+   */
+  quiet(maxMs: number): Promise<void> {
+    if (this.ownChanges === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      timer.unref();
+      this.quietWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wakeQuiet(): void {
+    if (this.ownChanges !== 0 || this.quietWaiters.length === 0) return;
+    const waiters = this.quietWaiters;
+    this.quietWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
   /** `last` is what the directories held when they had stamps `n` and `c` (stamped at `at`). */
   private confirmed(n: DirStamp | null, c: DirStamp | null, at: number): void {
     this.expected = n && c ? { new: n, cur: c } : null;
@@ -1075,6 +1117,7 @@ export class Folder {
    */
   endOwnChange(change: OwnChange, applied: boolean): void {
     this.ownChanges--;
+    this.wakeQuiet();
     if (
       applied &&
       change.valid &&
@@ -1113,6 +1156,7 @@ export class Folder {
     numbered: NumberedStamps,
   ): void {
     this.ownChanges--;
+    this.wakeQuiet();
     const last = this.last;
     const now = this.stampDirs();
     const { before, after, added } = numbered;
@@ -1474,24 +1518,93 @@ export class Folder {
     return first;
   }
 
-  private async writeFirstRecent(value: number): Promise<void> {
-    const target = join(this.path, RECENT);
-    const temp = `${target}.${process.pid}.tmp`;
-    await writeFile(temp, `${value}\n`);
-    await rename(temp, target);
+  /**
+   * Written in place, always the same size (the number padded to 10 digits): three quick syscalls,
+   * no file created or renamed, as every sync that sees new mail writes it. Not fsync'd (\Recent is
+   * a hint: RFC 3501 §2.3.2 wants a message whose status is uncertain shown as recent). A torn or
+   * garbled file reads as absent, and readFirstRecent falls back to what new/ holds.
+   */
+  private writeFirstRecent(value: number): void {
+    const f = openSync(join(this.path, RECENT), constants.O_WRONLY | constants.O_CREAT, 0o600);
+    try {
+      writeSync(f, `${String(value).padStart(10, '0')}\n`, 0);
+    } finally {
+      closeSync(f);
+    }
   }
 
   /**
    * A read-write session takes the \Recent messages up to `maxUid`: under the lock, so exactly one
-   * session gets each. Returns the first UID it took (nothing taken when that exceeds `maxUid`).
+   * session gets each. Returns the UID ranges [first, last] it took, ascending: those this process
+   * took when it numbered them (see takeRecentLocked), then those up to `maxUid` no one took yet.
    */
-  async claimRecent(scan: Scan, maxUid: number): Promise<number> {
-    if (scan.firstRecent > maxUid) return scan.firstRecent;
-    return this.locked(async () => {
+  async claimRecent(scan: Scan, maxUid: number): Promise<Array<[number, number]>> {
+    const taken = this.takePreclaimed(maxUid);
+    if (scan.firstRecent > maxUid) return taken;
+    const first = await this.locked(async () => {
       const first = await this.readFirstRecent(scan.entries, scan.nextUid);
-      if (first <= maxUid) await this.writeFirstRecent(maxUid + 1);
+      if (first <= maxUid) this.writeFirstRecent(maxUid + 1);
       return first;
     });
+    if (first <= maxUid) taken.push([first, maxUid]);
+    return taken;
+  }
+
+  /** A view that takes \Recent (claimRecent) opened; call the result when it closes. */
+  recentTaker(): () => void {
+    this.recentTakers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // No view left to hand them to: they stay taken (\Recent is lost for them, not doubled).
+      if (--this.recentTakers === 0) this.preclaimed = [];
+    };
+  }
+
+  /**
+   * Under the lock, after this process numbered messages it stored itself (APPEND, COPY, MOVE) up
+   * to `maxUid`: when a view of its own will take them (a session with the folder selected), they
+   * are taken now, in the lock already held, rather than by that view's claim a moment later under
+   * a second one. A file that says nothing usable leaves it to that claim.
+   */
+  private takeRecentLocked(maxUid: number): void {
+    if (this.recentTakers === 0) return;
+    try {
+      const text = this.recentFile.read();
+      const first = text === null ? Number.NaN : Number(text.trim());
+      if (!Number.isSafeInteger(first) || first < 1 || first > maxUid) return;
+      this.writeFirstRecent(maxUid + 1);
+      const last = this.preclaimed[this.preclaimed.length - 1];
+      if (last && first <= last[1] + 1) last[1] = Math.max(last[1], maxUid);
+      else this.preclaimed.push([first, maxUid]);
+    } catch (err) {
+      // The view's own claim takes them instead.
+      this.log.debug({ folder: this.path, err }, 'recent not taken with the numbering');
+    }
+  }
+
+  /** UID ranges taken for this process's views that none of them has seen yet (still \Recent). */
+  pendingRecent(): ReadonlyArray<readonly [number, number]> {
+    return this.preclaimed;
+  }
+
+  /** The ranges of `preclaimed` up to `maxUid`, removed from it. */
+  private takePreclaimed(maxUid: number): Array<[number, number]> {
+    const taken: Array<[number, number]> = [];
+    while (this.preclaimed.length > 0) {
+      const range = this.preclaimed[0] as [number, number];
+      if (range[0] > maxUid) break;
+      if (range[1] <= maxUid) {
+        taken.push(range);
+        this.preclaimed.shift();
+      } else {
+        taken.push([range[0], maxUid]);
+        range[0] = maxUid + 1;
+        break;
+      }
+    }
+    return taken;
   }
 
   /** The cached date of a message in ms, NaN when not known yet (never reads the file). */

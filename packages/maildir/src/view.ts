@@ -34,6 +34,11 @@ import { readFileRange } from './read-range.js';
 
 /** Renames/unlinks in flight for one call. */
 const FILE_OP_CONCURRENCY = 16;
+/**
+ * How long a look on a change notification waits for this process's own changes in flight to end:
+ * bounded, so that a folder changed without a pause by many sessions is still looked at.
+ */
+const PEEK_QUIET_MAX_MS = 250;
 /** peekAgain() looks this long after a scan would list the directories again (timers run late, never early). */
 const PEEK_AGAIN_SLACK_MS = 50;
 
@@ -140,6 +145,8 @@ export class MaildirView implements MailboxView {
   private unwatch: (() => void) | undefined;
   private closed = false;
   private peeking = false;
+  /** Ends this view's registration as a taker of \Recent (Folder.recentTaker). */
+  private untake: (() => void) | undefined;
   /** The look again after own changes (peekAgain). */
   private again: ReturnType<typeof setTimeout> | undefined;
 
@@ -164,12 +171,18 @@ export class MaildirView implements MailboxView {
   ): Promise<MaildirView> {
     const scan = await folder.scan();
     const view = new MaildirView(name, scan.uidValidity, readOnly, folder, host, claimsRecent && !readOnly);
-    const entries = await view.claim(scan.entries);
-    view._keywords = scan.keywords.filter((k) => k !== '');
-    view._uidNext = scan.nextUid;
-    view.show(entries);
-    view.applied = entries;
-    await view.takeRecent(scan, entries);
+    if (view.claimsRecent) view.untake = folder.recentTaker();
+    try {
+      const entries = await view.claim(scan.entries);
+      view._keywords = scan.keywords.filter((k) => k !== '');
+      view._uidNext = scan.nextUid;
+      view.show(entries);
+      view.applied = entries;
+      await view.takeRecent(scan, entries);
+    } catch (err) {
+      view.untake?.();
+      throw err;
+    }
     return view;
   }
 
@@ -218,11 +231,11 @@ export class MaildirView implements MailboxView {
       this.firstRecent = scan.firstRecent;
       return;
     }
-    const first = await this.folder.claimRecent(scan, last.uid);
-    if (first > last.uid) return;
-    const previous = this.recentRanges[this.recentRanges.length - 1];
-    if (previous && first <= previous[1] + 1) previous[1] = Math.max(previous[1], last.uid);
-    else this.recentRanges.push([first, last.uid]);
+    for (const [first, upTo] of await this.folder.claimRecent(scan, last.uid)) {
+      const previous = this.recentRanges[this.recentRanges.length - 1];
+      if (previous && first <= previous[1] + 1) previous[1] = Math.max(previous[1], upTo);
+      else this.recentRanges.push([first, upTo]);
+    }
   }
 
   /** The entry of `uid` in the snapshot (gone or not). */
@@ -443,6 +456,10 @@ export class MaildirView implements MailboxView {
     if (this.closed || this.peeking || this.listeners.size === 0) return;
     this.peeking = true;
     try {
+      // The notification is often of this process's own change still in flight (the rename of an
+      // APPEND whose UID is being given): the scan waits for it (Folder.quiet).
+      await this.folder.quiet(PEEK_QUIET_MAX_MS);
+      if (this.closed) return;
       if (!this.differs(await this.folder.scan())) {
         this.peekAgain();
         return;
@@ -711,6 +728,7 @@ export class MaildirView implements MailboxView {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.untake?.();
     this.listeners.clear();
     this.unwatch?.();
     this.unwatch = undefined;

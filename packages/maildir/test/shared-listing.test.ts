@@ -246,6 +246,20 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
     );
   });
 
+  it('keeps a watching view from listing the folder while its own APPENDs are under way', async () => {
+    const acct = s.account(USER);
+    const a = await acct.open('INBOX');
+    // As a selected IMAP session: notified of every change (its own too), syncing after each APPEND.
+    a.onChange(() => {});
+    const before = directoryListings();
+    const body = Buffer.from('Subject: mine\r\n\r\nmine\r\n');
+    for (const end = Date.now() + 400; Date.now() < end; ) {
+      await acct.append('INBOX', body, { flags: ['\\Seen'] });
+      await a.sync();
+    }
+    expect(directoryListings()).toBe(before);
+  });
+
   it('lists again after its own APPEND when another process changed the folder first', async () => {
     const acct = s.account(USER);
     const a = await acct.open('INBOX');
@@ -298,6 +312,44 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
     await a.setFlags([1], 'add', ['\\Seen']);
     await deliver(otherProcess(), [USER], 'Subject: late\r\n\r\nlate\r\n');
     expect((await a.sync()).added.map((m) => m.uid)).toEqual([5]);
+  });
+});
+
+describe('\\Recent of its own APPENDs (folder.ts takeRecentLocked)', () => {
+  const body = Buffer.from('Subject: mine\r\n\r\nmine\r\n');
+
+  it('goes to its own view of the folder, taken with the numbering, and to no other process', async () => {
+    const acct = s.account(USER);
+    const a = await acct.open('INBOX');
+    expect((await acct.append('INBOX', body)).uid).toBe(5);
+    // Taken for a, which has not seen it yet: still recent to STATUS.
+    expect((await acct.status('INBOX')).recent).toBe(1);
+    const elsewhere = await otherProcess().account(USER).open('INBOX');
+    expect(elsewhere.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
+    expect(elsewhere.isRecent(5)).toBe(false);
+    expect((await a.sync()).added.map((m) => m.uid)).toEqual([5]);
+    expect(a.isRecent(5)).toBe(true);
+    expect((await acct.status('INBOX')).recent).toBe(0);
+    // Then a delivery: the usual claim, by whichever view syncs first.
+    await deliver(otherProcess(), [USER], 'Subject: late\r\n\r\nlate\r\n');
+    await elsewhere.sync();
+    await a.sync();
+    expect([elsewhere.isRecent(6), a.isRecent(6)]).toEqual([true, false]);
+  });
+
+  it('is left to the first view anywhere when this process has none of the folder open', async () => {
+    const acct = s.account(USER);
+    const readOnly = await acct.open('INBOX', { readOnly: true });
+    await acct.append('INBOX', body);
+    const elsewhere = await otherProcess().account(USER).open('INBOX');
+    expect(elsewhere.isRecent(5)).toBe(true);
+    await readOnly.close();
+    // Nor once its views of the folder have closed.
+    const a = await acct.open('INBOX');
+    await a.close();
+    await acct.append('INBOX', body);
+    const next = await acct.open('INBOX');
+    expect(next.isRecent(6)).toBe(true);
   });
 });
 
