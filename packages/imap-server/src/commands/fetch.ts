@@ -81,7 +81,8 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
     // Already counted (as characters) when gathered.
     batch.push(b);
   };
-  const flush = async () => {
+  /** Writes what is gathered; `more`: messages follow, so other sessions get their turn first. */
+  const flush = async (more: boolean) => {
     endText();
     if (batch.length > 0)
       session.host.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
@@ -89,8 +90,9 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
     batched = 0;
     await session.host.drain();
     // Cached structures resolve without I/O: without this, FETCH 1:* over 100k messages would hold
-    // the event loop (every other session) until its last line.
-    await new Promise((resolve) => setImmediate(resolve));
+    // the event loop (every other session) until its last line. Not after the last batch: the
+    // command is done, and a turn of a busy loop would only delay its completion.
+    if (more) await new Promise((resolve) => setImmediate(resolve));
   };
   for (let i = 0; i < seqs.length; i++) {
     const seq = seqs[i] as number;
@@ -131,16 +133,16 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
         batch.push(piece);
         batched += piece.length;
       } else {
-        await flush();
+        await flush(false);
         if (!(await streamRange(session, meta.uid, piece.stream))) return undefined;
       }
     }
     if (contentItems.length > 0)
       logMessageEvent(session, 'message fetched', meta, { items: contentItems.join(' ') });
-    if (batched >= OUTPUT_BATCH) await flush();
+    if (batched >= OUTPUT_BATCH) await flush(i < seqs.length - 1);
     if (session.host.closed) return undefined;
   }
-  await flush();
+  await flush(false);
   if (expunged) return { status: 'NO', code: 'EXPUNGEISSUED', text: 'Some messages were expunged' };
   return undefined;
 }
