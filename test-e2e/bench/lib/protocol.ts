@@ -53,6 +53,20 @@ export type ImapScenario =
 
 export type Job = SmtpJob | Pop3Job | ImapJob;
 
+/** The mixed workload's commands, as the workers tally them (`extra`: `ms <kind>`, `n <kind>`). */
+export const MIXED_KINDS = [
+  'FETCH BODY.PEEK[]',
+  'FETCH 20 envelopes',
+  'STORE \\Flagged',
+  'SEARCH UNSEEN',
+  'STATUS',
+  'NOOP',
+  'APPEND',
+  'STORE \\Deleted',
+  'EXPUNGE',
+] as const;
+export type MixedKind = (typeof MIXED_KINDS)[number];
+
 export interface WorkerResult {
   readonly ops: number;
   readonly errors: number;

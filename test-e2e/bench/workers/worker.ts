@@ -7,7 +7,16 @@ import { ImapSession } from '../clients/imap.js';
 import { Pop3Session } from '../clients/pop3.js';
 import { SmtpSession } from '../clients/smtp.js';
 import { message } from '../lib/message.js';
-import type { FromWorker, ImapJob, Job, Pop3Job, SmtpJob, ToWorker, WorkerResult } from '../lib/protocol.js';
+import type {
+  FromWorker,
+  ImapJob,
+  Job,
+  MixedKind,
+  Pop3Job,
+  SmtpJob,
+  ToWorker,
+  WorkerResult,
+} from '../lib/protocol.js';
 
 function send(msg: FromWorker): void {
   // The parent may have given up on this run (its timeout): nobody to tell, no crash either.
@@ -30,7 +39,7 @@ class Tally {
   }
 
   /** An operation of a kind whose mean latency is reported apart (`extra`: `ms <kind>`, `n <kind>`). */
-  opOf(kind: string, latencyMs: number, bytes = 0): void {
+  opOf(kind: MixedKind, latencyMs: number, bytes = 0): void {
     this.extra[`ms ${kind}`] = (this.extra[`ms ${kind}`] ?? 0) + latencyMs;
     this.extra[`n ${kind}`] = (this.extra[`n ${kind}`] ?? 0) + 1;
     this.op(latencyMs, bytes);
@@ -244,7 +253,7 @@ async function imap(job: ImapJob): Promise<WorkerResult> {
                   t.opOf('EXPUNGE', ms2, gone.bytes);
                   continue;
                 }
-                const [kind, cmd] =
+                const [kind, cmd]: [MixedKind, string] =
                   x < 0.3
                     ? ['FETCH BODY.PEEK[]', `FETCH ${n} BODY.PEEK[]`]
                     : x < 0.5

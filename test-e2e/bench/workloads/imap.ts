@@ -9,7 +9,7 @@ import { writeFolder } from '../lib/maildir-gen.js';
 import { message } from '../lib/message.js';
 import { treeCpuMs, treeMemory } from '../lib/proc.js';
 import { status, step } from '../lib/progress.js';
-import type { ImapJob, ImapScenario, Login } from '../lib/protocol.js';
+import { type ImapJob, type ImapScenario, type Login, MIXED_KINDS } from '../lib/protocol.js';
 import { type Figure, figure } from '../lib/report.js';
 import { round, summarize } from '../lib/stats.js';
 import { merge, runWorkers } from '../lib/workers.js';
@@ -18,18 +18,6 @@ import { alternate, type Ctx, type ImapPart, Samples, split } from './context.js
 
 const SEARCH_WORD = 'zebracrossing';
 const MIXED_FOLDER_SIZE = 500;
-/** The mixed workload's commands, as the workers tally them (in the order of their share). */
-const MIXED_KINDS = [
-  'FETCH BODY.PEEK[]',
-  'FETCH 20 envelopes',
-  'STORE \\Flagged',
-  'SEARCH UNSEEN',
-  'STATUS',
-  'NOOP',
-  'APPEND',
-  'STORE \\Deleted',
-  'EXPUNGE',
-] as const;
 
 type Spec = Omit<Figure, 'values' | 'errors' | 'workload'>;
 
