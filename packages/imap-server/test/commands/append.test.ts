@@ -107,6 +107,36 @@ describe('APPEND', () => {
     s.close();
   });
 
+  it('gives an appended message \\Recent in one session only (RFC 3501 §2.3.2)', async () => {
+    const c = await loggedIn(t);
+    await transcript(c, 'C: c CREATE Together\nS: c OK *');
+    const a = await selected(t, 'Together');
+    const b = await selected(t, 'Together');
+    await script(
+      a,
+      `
+      C: a APPEND Together {${MSG.length}+}
+      C!: <message>
+      S: * 1 EXISTS
+      S: * 1 RECENT
+      S~ ^a OK \\[APPENDUID \\d+ 1\\] APPEND completed$
+    `,
+    );
+    await transcript(
+      b,
+      `
+      C: n NOOP
+      S: * 1 EXISTS
+      S: * 0 RECENT
+      S: n OK *
+      C: f FETCH 1 FLAGS
+      S: * 1 FETCH (FLAGS ())
+      S: f OK *
+    `,
+    );
+    a.close();
+  });
+
   it('refuses a bad date or flag list with BAD (RFC 3501 §9)', async () => {
     const s = await loggedIn(t);
     await script(
