@@ -1102,9 +1102,8 @@ export class Folder {
     const expected = this.expected;
     let valid = false;
     if (this.ownChanges === 0 && expected && this.last) {
-      const n = stampDirSync(this.sub('new'));
-      const c = stampDirSync(this.sub('cur'));
-      valid = n !== null && c !== null && sameDir(n, expected.new) && sameDir(c, expected.cur);
+      const now = this.stampDirs();
+      valid = now !== null && sameDir(now.new, expected.new) && sameDir(now.cur, expected.cur);
     }
     this.ownChanges++;
     return { valid, expected, foreignMoves: this.foreignMoves };
@@ -1125,16 +1124,14 @@ export class Folder {
       this.expected === change.expected &&
       this.foreignMoves === change.foreignMoves
     ) {
-      const n = stampDirSync(this.sub('new'));
-      const c = stampDirSync(this.sub('cur'));
-      this.expected = n && c ? { new: n, cur: c } : null;
+      this.expected = this.stampDirs();
       this.ownStamped = true;
     } else {
       this.expected = null;
     }
   }
 
-  /** new/'s and cur/'s stamps now: taken right after an own APPEND's rename (see endOwnAppend). */
+  /** new/'s and cur/'s stamps now (around own changes; right after an own APPEND's rename). */
   stampDirs(): { readonly new: DirStamp; readonly cur: DirStamp } | null {
     const n = stampDirSync(this.sub('new'));
     const c = stampDirSync(this.sub('cur'));
