@@ -4,5 +4,5 @@ export {
   createLogger,
   type Logger,
   type LogLevel,
-  REDACT_PATHS,
+  SECRET_FIELDS,
 } from './logger.js';

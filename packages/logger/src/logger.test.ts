@@ -80,6 +80,40 @@ describe('createLogger', () => {
     expect(line).toMatchObject({ password: '***', pass: '***', user: { password: '***' } });
   });
 
+  it('redacts secrets in child bindings and errors, leaves other fields and binary data alone', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'yubin-log-')), 'yubin.log');
+    const log = createLogger({ app: 'imap', file, console: false, sync: true });
+    const err = Object.assign(new Error('login failed'), { password: 'hunter3' });
+    const fields = { user: 'a@b.test', mech: { auth: 'PLAIN', secret: 'x1' }, data: Buffer.from('hi') };
+    log.child({ pass: 'p2', cid: 'c9' }).warn({ ...fields, err }, 'auth failed');
+    const text = readFileSync(file, 'utf8');
+    for (const secret of ['hunter3', 'p2', 'x1']) expect(text).not.toContain(secret);
+    const [line] = readLines(file);
+    expect(line).toMatchObject({
+      cid: 'c9',
+      pass: '***',
+      user: 'a@b.test',
+      // Only the top-level `auth` is a secret; one level down it names a mechanism.
+      mech: { auth: 'PLAIN', secret: '***' },
+      err: { message: 'login failed', password: '***', type: 'Error' },
+    });
+    expect(line?.['data']).toEqual({ type: 'Buffer', data: [104, 105] });
+    // The logged object itself is not changed.
+    expect(err.password).toBe('hunter3');
+    expect(fields.mech.secret).toBe('x1');
+  });
+
+  it('writes an ISO time on every line, fresh each millisecond', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'yubin-log-')), 'yubin.log');
+    const log = createLogger({ app: 'imap', file, console: false, sync: true });
+    log.info('one');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    log.info('two');
+    const [one, two] = readLines(file).map((l) => Date.parse(String(l['time'])));
+    expect(Number.isFinite(one)).toBe(true);
+    expect((two as number) - (one as number)).toBeGreaterThanOrEqual(4);
+  });
+
   it('writes asynchronously by default and loses no line when the process exits at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'yubin-log-'));
     const file = join(dir, 'yubin.log');

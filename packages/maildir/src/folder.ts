@@ -654,14 +654,19 @@ export class Folder {
     this.recentFile = new SmallFile(join(path, RECENT));
     this.uidlist = new UidlistReader(this.uidlistPath);
     this.uidRecord = new UidRecordFile(path, log);
+    this.subPaths = { new: join(path, 'new'), cur: join(path, 'cur'), tmp: join(path, 'tmp') };
   }
+
+  /** Joined once: every scan, stamp and own change asks for them (path.join allocates each time). */
+  private readonly subPaths: Readonly<Record<Sub | 'tmp', string>>;
 
   sub(sub: Sub | 'tmp'): string {
-    return join(this.path, sub);
+    return this.subPaths[sub];
   }
 
+  /** A message file's path: its name never holds a separator, so no join (normalization) needed. */
   filePath(ref: FileRef): string {
-    return join(this.path, ref.sub, ref.name);
+    return `${this.subPaths[ref.sub]}/${ref.name}`;
   }
 
   /** new/ first, then cur/: a message renamed new/ → cur/ meanwhile is then seen at least once. */

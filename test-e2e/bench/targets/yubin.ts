@@ -4,6 +4,7 @@
  * per-address connection limits for many concurrent clients, the same as it does for Dovecot).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -91,19 +92,21 @@ export async function startYubin(options: YubinOptions): Promise<Target> {
         }
       : {}),
   };
-  let out = '';
+  // The console goes to a file, as Dovecot's and Postfix's logs do: read through a pipe, every log
+  // line would cost the harness (the load generator's machine) CPU and memory for the whole run.
+  // Kept for post-mortems (results/*.log is git-ignored), off the file system under test.
+  const keep = join(REPO_ROOT, 'test-e2e', 'bench', 'results');
+  await mkdir(keep, { recursive: true });
+  const launcherLog = join(keep, 'yubin-launcher-last.log');
+  const logFd = openSync(launcherLog, 'w');
   const child: ChildProcess = spawn('npm', ['start', '--silent'], {
     cwd: REPO_ROOT,
     env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd, logFd],
   });
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
+  closeSync(logFd);
+  const launcherOutput = () => readFile(launcherLog, 'utf8').catch(() => '');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stopped = false;
   const stop = async () => {
@@ -111,16 +114,13 @@ export async function startYubin(options: YubinOptions): Promise<Target> {
     stopped = true;
     // Every process of the group, not just npm: the services may still be writing into dataDir.
     await stopGroup(child.pid, exited);
-    // Keep the log of the last run for post-mortems (results/*.log is git-ignored).
-    const keep = join(REPO_ROOT, 'test-e2e', 'bench', 'results');
-    await mkdir(keep, { recursive: true });
     await copyFile(join(dataDir, 'log', 'yubin.log'), join(keep, 'yubin-last.log')).catch(() => {});
-    await writeFile(join(keep, 'yubin-launcher-last.log'), out).catch(() => {});
     await rm(dataDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!out.includes('yubin (郵便) is running')) {
+  while (!(await launcherOutput()).includes('yubin (郵便) is running')) {
     if (child.exitCode !== null || Date.now() > deadline) {
+      const out = await launcherOutput();
       await stop();
       throw new Error(`yubin did not start:\n${out}`);
     }
