@@ -21,6 +21,12 @@ export interface Sizes {
   readonly idleVisibilitySamples: number;
   readonly mixedClients: readonly number[];
   readonly mixedDurationMs: number;
+  /**
+   * The mixed workload runs this long, unmeasured, before each measured run on each server: the
+   * figure is the servers' steady state, not their first seconds (a JIT compiling the hot paths,
+   * caches filling; the load generator's own warm-up too).
+   */
+  readonly mixedWarmupMs: number;
   readonly idleSessions: number;
   /** Load-generator processes per workload. */
   readonly workers: number;

@@ -303,12 +303,23 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
           ...MIXED_KINDS.map((kind) => ({ metric: `${kind} mean`, unit: 'ms', better: 'lower' as const })),
         ],
         async (target, samples) => {
+          const logins = mixed.slice(0, n).map(login);
+          if (s.mixedWarmupMs > 0) {
+            step(`${target.name}: mixed ${n}: ${s.mixedWarmupMs / 1000} s warm-up (not measured)`);
+            await imapJobs(
+              ctx,
+              target,
+              logins,
+              { name: 'mixed', mailbox: 'INBOX', durationMs: s.mixedWarmupMs },
+              s.mixedWarmupMs + 300_000,
+            );
+          }
           const pids = await target.imapPids();
           const cpu0 = await treeCpuMs(pids);
           const r = await imapJobs(
             ctx,
             target,
-            mixed.slice(0, n).map(login),
+            logins,
             { name: 'mixed', mailbox: 'INBOX', durationMs: s.mixedDurationMs },
             s.mixedDurationMs + 300_000,
           );
