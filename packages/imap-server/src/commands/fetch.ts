@@ -84,9 +84,8 @@ export async function fetchMessages(session: Session, input: CommandInput): Prom
   /** Writes what is gathered; `more`: messages follow, so other sessions get their turn first. */
   const flush = async (more: boolean) => {
     endText();
-    // Written piece by piece, not concatenated: a command's output is corked until it ends (or
-    // is large), so the pieces still leave in one writev, and a message's bytes are not copied.
-    for (const b of batch) session.host.write(b);
+    if (batch.length > 0)
+      session.host.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
     batch = [];
     batched = 0;
     await session.host.drain();
