@@ -231,7 +231,7 @@ async function main(): Promise<number> {
 function imapUserSet(sizes: Sizes): string[] {
   const mixed = Math.max(...sizes.mixedClients);
   return [
-    ...users(1, 'big'),
+    ...users(sizes.reps, 'big'),
     ...users(1, 'search'),
     ...users(sizes.appendClients, 'append'),
     ...users(1, 'idle'),
