@@ -671,6 +671,10 @@ export class MaildirAccount implements MailAccount, ViewHost {
     return this.ctx.watch(path, listener);
   }
 
+  expectOwn(path: string, sub: 'new' | 'cur', name: string, origin: () => void): void {
+    this.ctx.expectOwn(path, sub, name, origin);
+  }
+
   watch(name: string, listener: () => void): () => void {
     const canonical = canonicalName(name);
     return this.ctx.watch(this.folderPath(canonical), listener);

@@ -62,6 +62,11 @@ export class StoreContext {
     return watcher.add(listener);
   }
 
+  /** The event of an own rename or unlink about to be made in a watched folder (FolderWatcher.expect). */
+  expectOwn(path: string, sub: 'new' | 'cur', name: string, origin: () => void): void {
+    this.watchers.get(path)?.expect(sub, name, origin);
+  }
+
   /** Waits for the folders' background work to stop (see Folder.quiesce). */
   async quiesce(): Promise<void> {
     await Promise.all([...this.folders.values()].map((f) => f.quiesce()));

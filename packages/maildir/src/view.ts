@@ -116,6 +116,8 @@ export interface ViewHost {
   ): Promise<{ result: CopyResult; moved: number[] }>;
   addUsage(bytes: number, messages: number): Promise<void>;
   watchPath(path: string, listener: () => void): () => void;
+  /** `listener`'s own rename or unlink of `name` in `sub` is about to be made (FolderWatcher.expect). */
+  expectOwn(path: string, sub: 'new' | 'cur', name: string, listener: () => void): void;
 }
 
 /**
@@ -149,6 +151,8 @@ export class MaildirView implements MailboxView {
   private untake: (() => void) | undefined;
   /** The look again after own changes (peekAgain). */
   private again: ReturnType<typeof setTimeout> | undefined;
+  /** This view's listener on the folder's watcher. */
+  private readonly onFolderEvent = (): void => void this.peek();
 
   private constructor(
     readonly name: string,
@@ -305,9 +309,16 @@ export class MaildirView implements MailboxView {
     return entries.map((e) => byUid.get(e.uid) ?? e);
   }
 
+  /** The event of this view's own rename or unlink of `ref` (or of `name` in cur/) wakes no one but other views. */
+  private expectOwn(ref: FileRef, curName?: string): void {
+    this.host.expectOwn(this.folder.path, ref.sub, ref.name, this.onFolderEvent);
+    if (curName !== undefined) this.host.expectOwn(this.folder.path, 'cur', curName, this.onFolderEvent);
+  }
+
   private async claimOne(entry: ScanEntry): Promise<ScanEntry> {
     const name = fileNameWithFlags(entry.base, '');
     try {
+      this.expectOwn(entry, name);
       await rename(this.folder.filePath(entry), this.folder.filePath({ base: entry.base, sub: 'cur', name }));
       return withFile(entry, { sub: 'cur', name });
     } catch (err) {
@@ -440,7 +451,7 @@ export class MaildirView implements MailboxView {
   onChange(listener: () => void): () => void {
     this.assertOpen();
     this.listeners.add(listener);
-    if (!this.unwatch) this.unwatch = this.host.watchPath(this.folder.path, () => void this.peek());
+    if (!this.unwatch) this.unwatch = this.host.watchPath(this.folder.path, this.onFolderEvent);
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0 && this.unwatch) {
@@ -611,11 +622,13 @@ export class MaildirView implements MailboxView {
           const letters = lettersFromFlags(next, keywords, currentLetters);
           const name = fileNameWithFlags(rec.base, letters, parsed.extra);
           try {
-            if (name !== ref.name || ref.sub !== 'cur')
+            if (name !== ref.name || ref.sub !== 'cur') {
+              this.expectOwn(ref, name);
               await rename(
                 this.folder.filePath(ref),
                 this.folder.filePath({ base: rec.base, sub: 'cur', name }),
               );
+            }
             // Flags already as asked (a repeated +FLAGS): nothing moved, nothing to patch.
             if (name === rec.name && rec.sub === 'cur') return null;
             const now = withFile(rec, { name, sub: 'cur', letters, flags: flagsOf(letters) });
@@ -677,6 +690,7 @@ export class MaildirView implements MailboxView {
       let ref: FileRef = this.where(rec);
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
+          this.expectOwn(ref);
           await unlink(this.folder.filePath(ref));
           this.folder.noteUnlinked(rec.base);
           removed(rec.size);
