@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Config } from '@yubin/config';
 import type { Log } from '@yubin/core';
-import { generate } from 'selfsigned';
 
 /**
  * The development certificate and its key in one file, so that services starting at the same time
@@ -52,6 +51,8 @@ export async function ensureTlsFiles(config: Config, log: Log): Promise<TlsFiles
   if (await exists(bundle)) return files;
   await mkdir(config.paths.tls, { recursive: true, mode: 0o700 });
   const names = [...new Set([config.hostname, 'localhost'])];
+  // Loaded only to make the development certificate (its X.509 and ASN.1 libraries are large).
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: config.hostname }], {
     keyType: 'ec',
     curve: 'P-256',
