@@ -1552,6 +1552,14 @@ export class Folder {
     return taken;
   }
 
+  /**
+   * A read-write view of this process has the folder open: it moves every new/ message to cur/
+   * when it next syncs (claim), so a message this process stores may go to cur/ at once.
+   */
+  get claimedHere(): boolean {
+    return this.recentTakers > 0;
+  }
+
   /** A view that takes \Recent (claimRecent) opened; call the result when it closes. */
   recentTaker(): () => void {
     this.recentTakers++;

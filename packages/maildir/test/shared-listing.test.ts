@@ -40,6 +40,22 @@ afterEach(async () => {
   await cleanup();
 });
 
+/**
+ * The cur/ file name of the message with `uid`, by the uidlist: names do not sort by arrival
+ * (the microseconds and the counter in them are not zero-padded).
+ */
+async function fileOf(uid: number): Promise<string> {
+  const md = MAILDIR(root);
+  const line = (await readFile(join(md, 'dovecot-uidlist'), 'utf8'))
+    .split('\n')
+    .slice(1) // the header ("3 V… N…")
+    .find((l) => l.startsWith(`${uid} `));
+  const base = line?.slice(line.indexOf(':') + 1);
+  const name = base ? (await readdir(join(md, 'cur'))).find((n) => n.startsWith(`${base}:`)) : undefined;
+  if (!name) throw new Error(`no file for UID ${uid}`);
+  return name;
+}
+
 const flagsOf = (messages: readonly { uid: number; flags: readonly string[] }[]) =>
   messages.map((m) => `${m.uid}:${m.flags.join(' ')}`);
 
@@ -196,7 +212,7 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
   it('sees a change made by hand before its own STORE, with no scan between', async () => {
     const a = await s.account(USER).open('INBOX');
     const cur = join(MAILDIR(root), 'cur');
-    const third = (await readdir(cur)).sort()[2] as string;
+    const third = await fileOf(3);
     await rename(join(cur, third), join(cur, `${third}F`));
     await a.setFlags([1], 'add', ['\\Seen']);
     const changes = await a.sync();
@@ -265,7 +281,7 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
     const a = await acct.open('INBOX');
     // A flag changed by hand, then a delivery another process numbered, before the APPEND.
     const cur = join(MAILDIR(root), 'cur');
-    const third = (await readdir(cur)).sort()[2] as string;
+    const third = await fileOf(3);
     await rename(join(cur, third), join(cur, `${third}F`));
     await acct.append('INBOX', Buffer.from('Subject: first\r\n\r\n1\r\n'), { flags: ['\\Seen'] });
     const changes = await a.sync();
@@ -297,7 +313,7 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
     // an own rename and the stamp taken after it): cur/'s mtime is put back to the nanosecond.
     const cur = join(MAILDIR(root), 'cur');
     const { mtimeNs } = statSync(cur, { bigint: true });
-    const third = (await readdir(cur)).sort()[2] as string;
+    const third = await fileOf(3);
     await rename(join(cur, third), join(cur, `${third}F`));
     const ns = (mtimeNs % 1_000_000_000n).toString().padStart(9, '0');
     execFileSync('touch', ['-m', '-d', `@${mtimeNs / 1_000_000_000n}.${ns}`, cur]);

@@ -155,6 +155,34 @@ describe('delivery and views', () => {
     });
     await v.close();
   });
+
+  it('appends into new/, or straight into cur/ while a session of this process has the folder selected read-write', async () => {
+    const acct = s.account('alice@yubin.test');
+    const md = MAILDIR(root);
+    await acct.append('INBOX', Buffer.from('Subject: a\n\nx\n'));
+    expect(await readdir(join(md, 'new'))).toHaveLength(1);
+    // A read-only view moves nothing: still new/.
+    const examined = await acct.open('INBOX', { readOnly: true });
+    await acct.append('INBOX', Buffer.from('Subject: b\n\nx\n'));
+    expect(await readdir(join(md, 'new'))).toHaveLength(2);
+    await examined.close();
+    // The read-write open claims both; what is appended while it is open goes to cur/ at once.
+    const v = await acct.open('INBOX');
+    expect(v.recentRuns()).toEqual([[1, 2]]);
+    const r = await acct.append('INBOX', Buffer.from('Subject: c\n\nx\n'));
+    expect(await readdir(join(md, 'new'))).toEqual([]);
+    const cur = await readdir(join(md, 'cur'));
+    expect(cur).toHaveLength(3);
+    for (const name of cur) expect(name).toMatch(/:2,$/);
+    // The same message as ever: no flags, \Recent for this view (RFC 3501 §6.3.11).
+    const changes = await v.sync();
+    expect(changes.added.map((m) => [m.uid, m.flags])).toEqual([[r.uid, []]]);
+    expect(v.isRecent(r.uid)).toBe(true);
+    await v.close();
+    // Closed: new/ again.
+    await acct.append('INBOX', Buffer.from('Subject: d\n\nx\n'));
+    expect(await readdir(join(md, 'new'))).toHaveLength(1);
+  });
 });
 
 describe('trace ids', () => {
