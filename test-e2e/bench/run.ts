@@ -1,7 +1,7 @@
 /**
  * yubin benchmarks, optionally side by side with Postfix + Dovecot (the anchor).
  *
- *   tsx test-e2e/bench/run.ts [--quick] [--vs anchor] [--only smtp,smtp-source,pop3,imap] [--reps N]
+ *   tsx test-e2e/bench/run.ts [--quick] [--vs anchor] [--only smtp,smtp-source,pop3,imap] [--reps N (every workload's)]
  *     [--imap select,fetch,search,append,idle,mixed,memory] (a subset of the IMAP workloads)
  *     [--mixed-clients 10,50] (the mixed workload's client counts)
  *
@@ -50,6 +50,7 @@ const QUICK: Sizes = {
   mixedClients: [10],
   mixedDurationMs: 3_000,
   mixedWarmupMs: 0,
+  mixedReps: 1,
   idleSessions: 100,
   workers: 2,
   reps: 1,
@@ -69,6 +70,7 @@ const FULL: Sizes = {
   mixedClients: [10, 50],
   mixedDurationMs: 20_000,
   mixedWarmupMs: 5_000,
+  mixedReps: 4,
   idleSessions: 10_000,
   workers: 4,
   reps: 2,
@@ -119,7 +121,9 @@ async function main(): Promise<number> {
   const base = quick ? QUICK : FULL;
   const sizes: Sizes = {
     ...base,
-    ...(values.reps ? { reps: Math.max(1, Number(values.reps)) } : {}),
+    ...(values.reps
+      ? { reps: Math.max(1, Number(values.reps)), mixedReps: Math.max(1, Number(values.reps)) }
+      : {}),
     ...(values['idle-sessions'] ? { idleSessions: Math.max(1, Number(values['idle-sessions'])) } : {}),
     ...(values['mixed-clients']
       ? { mixedClients: values['mixed-clients'].split(',').map((n) => Math.max(1, Number(n))) }

@@ -27,6 +27,11 @@ export interface Sizes {
    * caches filling; the load generator's own warm-up too).
    */
   readonly mixedWarmupMs: number;
+  /**
+   * Alternating repetitions of the mixed workload: its ops/s moved ±15-20% from one 20 s run to
+   * the next on the 2-core VM (either server), so two samples each decided the ratio by chance.
+   */
+  readonly mixedReps: number;
   readonly idleSessions: number;
   /** Load-generator processes per workload. */
   readonly workers: number;

@@ -342,6 +342,7 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
             `${target.name}: mixed ${n}: ${r.ops} ops = ${round(r.ops / r.seconds)}/s, server CPU ${round(cpuPerOp, 3)} ms/op`,
           );
         },
+        s.mixedReps,
       );
     }
 
