@@ -95,15 +95,32 @@ function metaOf(entry: ScanEntry, validityHex: string): MessageMeta {
 /** Positions of the new/ messages of a listing; found once per listing, not at every open. */
 const freshOf = new WeakMap<readonly ScanEntry[], readonly number[]>();
 
-function freshIndexes(entries: readonly ScanEntry[]): readonly number[] {
+/**
+ * `extending`: a listing `entries` extends (extendsListing), whose positions are then known:
+ * only the messages added after them are looked at.
+ */
+function freshIndexes(entries: readonly ScanEntry[], extending?: readonly ScanEntry[]): readonly number[] {
   let fresh = freshOf.get(entries);
   if (!fresh) {
-    const found: number[] = [];
-    for (let i = 0; i < entries.length; i++) if ((entries[i] as ScanEntry).sub === 'new') found.push(i);
+    const known = extending ? freshOf.get(extending) : undefined;
+    const found: number[] = known ? known.slice() : [];
+    const from = known && extending ? extending.length : 0;
+    for (let i = from; i < entries.length; i++) if ((entries[i] as ScanEntry).sub === 'new') found.push(i);
     fresh = found;
     freshOf.set(entries, fresh);
   }
   return fresh;
+}
+
+/**
+ * `next` is `prev` with messages added at the end, the same entry objects before them (the
+ * listing after an own APPEND, or deliveries numbered here): one pass of pointer comparisons, where
+ * the general merge of sync() costs about 80 ns a message (8 ms an APPEND into a 100k folder).
+ */
+function extendsListing(prev: readonly ScanEntry[], next: readonly ScanEntry[]): boolean {
+  if (next.length <= prev.length) return false;
+  for (let i = 0; i < prev.length; i++) if (prev[i] !== next[i]) return false;
+  return true;
 }
 
 /** What a view needs from its account. */
@@ -285,9 +302,12 @@ export class MaildirView implements MailboxView {
   }
 
   /** A read-write view moves new/ messages into cur/ (the Maildir spec's "seen by a client"). */
-  private async claim(entries: readonly ScanEntry[]): Promise<readonly ScanEntry[]> {
+  private async claim(
+    entries: readonly ScanEntry[],
+    extending?: readonly ScanEntry[],
+  ): Promise<readonly ScanEntry[]> {
     if (!this.claimsRecent) return entries;
-    const fresh = freshIndexes(entries);
+    const fresh = freshIndexes(entries, extending);
     if (fresh.length === 0) return entries;
     const claimed: ScanEntry[] = [];
     const own = this.folder.beginOwnChange();
@@ -339,7 +359,23 @@ export class MaildirView implements MailboxView {
       const keywordsChanged = this.mergeKeywords(scan.keywords);
       return { expunged: [], added: [], flagsChanged: [], keywordsChanged };
     }
-    const current = await this.claim(scan.entries);
+    const extended = this.gone.size === 0 && extendsListing(this.entries, scan.entries);
+    const current = await this.claim(scan.entries, extended ? this.entries : undefined);
+    if (extended && extendsListing(this.entries, current)) {
+      const from = this.entries.length;
+      // Ascending UIDs: the first added is the lowest. One this view showed and expunged itself
+      // takes the general walk below (it is not reported again).
+      if ((current[from] as ScanEntry).uid > this.maxUid) {
+        this.moved.clear();
+        this.show(current);
+        this.applied = current === scan.entries ? current : null;
+        const added = this.metas.slice(from);
+        this._uidNext = Math.max(this._uidNext, scan.nextUid);
+        await this.takeRecent(scan, current);
+        const keywordsChanged = this.mergeKeywords(scan.keywords);
+        return { expunged: [], added, flagsChanged: [], keywordsChanged };
+      }
+    }
     // Both lists ascend by UID: one merge walk, no map of either.
     const expunged: number[] = [];
     const flagsChanged: MessageMeta[] = [];
