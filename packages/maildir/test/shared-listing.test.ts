@@ -232,13 +232,35 @@ describe('the listing after its own changes (folder.ts unchangedScan)', () => {
     expect(a.messages.map((m) => m.uid)).toEqual([1, 3, 4, 5]);
   });
 
+  it('reports what its own APPENDs added, not a message it expunged itself; another view sees both', async () => {
+    const acct = s.account(USER);
+    const a = await acct.open('INBOX');
+    const b = await acct.open('INBOX', { readOnly: true });
+    await a.setFlags([4], 'add', ['\\Deleted']);
+    expect(await a.expunge()).toEqual([4]);
+    const body = Buffer.from('Subject: appended\r\n\r\nhello\r\n');
+    expect((await acct.append('INBOX', body)).uid).toBe(5);
+    expect((await acct.append('INBOX', body, { flags: ['\\Flagged'] })).uid).toBe(6);
+    const changes = await a.sync();
+    expect(flagsOf(changes.added)).toEqual(['5:', '6:\\Flagged']);
+    expect([changes.expunged, changes.flagsChanged]).toEqual([[], []]);
+    // The metas reported are the ones the snapshot shows.
+    expect(changes.added.every((m, i) => m === a.messages[3 + i])).toBe(true);
+    expect(flagsOf(a.messages)).toEqual(['1:', '2:', '3:', '5:', '6:\\Flagged']);
+    expect([a.isRecent(5), a.isRecent(6), a.uidNext]).toEqual([true, true, 7]);
+    expect(await a.sync()).toEqual(NOTHING);
+    const seen = await b.sync();
+    expect([seen.expunged, flagsOf(seen.added)]).toEqual([[4], ['5:', '6:\\Flagged']]);
+    expect(b.messages.map((m) => m.uid)).toEqual([1, 2, 3, 5, 6]);
+  });
+
   it('takes its own APPEND into the listing: the sync that follows reports it without a listing', async () => {
     const acct = s.account(USER);
     const a = await acct.open('INBOX');
     await a.sync();
     const date = new Date('2026-01-02T03:04:05Z');
     const body = Buffer.from('Subject: appended\r\n\r\nhello\r\n');
-    // With flags (into cur/), then without (into new/: the view then claims it, its own rename too).
+    // With flags, then without (both into cur/: a session of this process has the folder selected).
     expect((await acct.append('INBOX', body, { flags: ['\\Seen'], internalDate: date })).uid).toBe(5);
     expect((await acct.append('INBOX', body)).uid).toBe(6);
     const before = directoryListings();
