@@ -369,11 +369,7 @@ export class MaildirView implements MailboxView {
         this.moved.clear();
         this.show(current);
         this.applied = current === scan.entries ? current : null;
-        const added = this.metas.slice(from);
-        this._uidNext = Math.max(this._uidNext, scan.nextUid);
-        await this.takeRecent(scan, current);
-        const keywordsChanged = this.mergeKeywords(scan.keywords);
-        return { expunged: [], added, flagsChanged: [], keywordsChanged };
+        return this.synced(scan, current, [], this.metas.slice(from), []);
       }
     }
     // Both lists ascend by UID: one merge walk, no map of either.
@@ -448,6 +444,17 @@ export class MaildirView implements MailboxView {
       if (last && last.uid > this.maxUid) this.maxUid = last.uid;
       this.applied = null;
     }
+    return this.synced(scan, current, expunged, added, flagsChanged);
+  }
+
+  /** The end of a sync that applied `current`: UIDNEXT, \Recent and keywords follow the scan. */
+  private async synced(
+    scan: Scan,
+    current: readonly ScanEntry[],
+    expunged: number[],
+    added: MessageMeta[],
+    flagsChanged: MessageMeta[],
+  ): Promise<MailboxChanges> {
     this._uidNext = Math.max(this._uidNext, scan.nextUid);
     await this.takeRecent(scan, current);
     const keywordsChanged = this.mergeKeywords(scan.keywords);
