@@ -22,14 +22,15 @@ export async function createSmtpService(
   // Each service loads its own server's packages when it starts, not with this module: an IMAP or
   // POP3 process has no use for SMTP's SPF/DKIM/DMARC stack and the outbound queue (about 50 MiB of
   // memory and a second of start-up CPU per process when they were loaded everywhere).
-  const [{ createDnsResolver, createQueueRunner, mailauthResolver, openQueue }, ingressPkg, submissionPkg] =
-    await Promise.all([
-      import('@yubin/outbound'),
-      import('@yubin/smtp-ingress'),
-      import('@yubin/smtp-submission'),
-    ]);
-  const { createSmtpIngress } = ingressPkg;
-  const { createSmtpSubmission } = submissionPkg;
+  const [
+    { createDnsResolver, createQueueRunner, mailauthResolver, openQueue },
+    { createSmtpIngress },
+    { createSmtpSubmission },
+  ] = await Promise.all([
+    import('@yubin/outbound'),
+    import('@yubin/smtp-ingress'),
+    import('@yubin/smtp-submission'),
+  ]);
   const dns = createDnsResolver({
     timeoutMs: config.inbound.dnsTimeoutMs,
     records: config.dns.records,
