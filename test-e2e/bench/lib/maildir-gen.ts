@@ -2,7 +2,7 @@
  * Writes Maildir folders directly on disk, byte-identical for every server: file names carry
  * S=<size> (Maildir++/Dovecot) and an info part ":2,<flags>", messages in cur/.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { message } from './message.js';
 
@@ -49,4 +49,31 @@ export async function writeFolder(spec: FolderSpec): Promise<void> {
     );
     spec.onProgress?.(Math.min(spec.count, i + BATCH));
   }
+}
+
+/** Files read at once by readFolderFiles. */
+const WARM_CONCURRENCY = 32;
+
+/**
+ * Reads every message file of a folder (new/ and cur/), so that a measurement which follows finds
+ * them in the page cache whichever server it runs. Without it, how much of a folder was still
+ * cached depended on how long ago it was written and on the machine: this VM's kernel pages out
+ * file pages unused for a minute (DAMON), so the first FETCH of a folder written earlier read
+ * part of it from disk, the next one written later did not, and the two servers' cold samples
+ * were not taken alike.
+ */
+export async function readFolderFiles(dir: string): Promise<number> {
+  let bytes = 0;
+  for (const sub of ['new', 'cur']) {
+    const names = await readdir(join(dir, sub));
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const name = names[next++] as string;
+        bytes += (await readFile(join(dir, sub, name))).length;
+      }
+    };
+    await Promise.all(Array.from({ length: WARM_CONCURRENCY }, worker));
+  }
+  return bytes;
 }
