@@ -583,6 +583,8 @@ export class Folder {
   private ownChanges = 0;
   /** Open views of this process that take \Recent (recentTaker). */
   private recentTakers = 0;
+  /** Open views of this process, of any kind (viewOpened): the store keeps the folder while one is. */
+  private views = 0;
   /**
    * UID ranges [first, last] this process took as \Recent when it numbered its own messages
    * (takeRecentLocked), ascending, for the first of its views that sees them (claimRecent).
@@ -1568,6 +1570,47 @@ export class Folder {
     return this.recentTakers > 0;
   }
 
+  /** A view of this folder opened; call the result when it closes. */
+  viewOpened(): () => void {
+    this.views++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.views--;
+    };
+  }
+
+  /**
+   * No view of this process has the folder open and none of its work is under way or queued: the
+   * store may let go of it (StoreContext), and with it the listing, metadata and structures it
+   * holds in memory. Whoever asks for the folder again gets a new one, which reads the snapshot
+   * and the index from disk as another process would.
+   */
+  get idle(): boolean {
+    return (
+      this.views === 0 &&
+      this.ownChanges === 0 &&
+      this.fills.size === 0 &&
+      this.unsaved.length === 0 &&
+      this.saveTimer === null &&
+      this.indexBatch === null &&
+      !this.indexWriting &&
+      this.indexLoading === null &&
+      this.computing.size === 0
+    );
+  }
+
+  /** How many messages this folder holds something of in memory (listing, metadata, structures). */
+  get cachedMessages(): number {
+    return Math.max(
+      this.last?.scan.entries.length ?? 0,
+      this.trusted?.snapshot.entries.length ?? 0,
+      this.meta.size,
+      this.structures.size,
+    );
+  }
+
   /** A view that takes \Recent (claimRecent) opened; call the result when it closes. */
   recentTaker(): () => void {
     this.recentTakers++;
@@ -1712,9 +1755,12 @@ export class Folder {
     if (trusted?.snapshot.entries === entries && !this.stopped) await this.writeTrusted(trusted.snapshot);
   }
 
-  /** Records what a writer already knows, sparing the first reader a stat(). */
+  /**
+   * Records what a writer already knows, sparing the first reader a stat(). Without reading the
+   * index first: a process that only delivers (SMTP) appends its lines and never needs the rest,
+   * and a reader that loads the index later finds this line in it.
+   */
   async remember(base: string, size: number, date: Date, trace?: string): Promise<void> {
-    await this.loadIndex();
     // Trace ids are ours; never let one break the tab-separated line.
     const safeTrace = trace && /^[\w.-]{1,64}$/.test(trace) ? trace : undefined;
     const meta: CachedMeta = { size, date: date.getTime(), ...(safeTrace ? { trace: safeTrace } : {}) };

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { type Delivery, type DeliveryRequest, type Log, type MailStore, nullLog } from '@yubin/core';
 import { MaildirAccount } from './account.js';
-import { StoreContext, sanitizeHost } from './context.js';
+import { type FolderCacheLimits, StoreContext, sanitizeHost } from './context.js';
 import { beginDelivery } from './delivery.js';
 import { mapLimit } from './fsutil.js';
 
@@ -15,6 +15,7 @@ export {
   SPECIAL_USE_FILE,
   SUBSCRIPTIONS,
 } from './account.js';
+export { FOLDER_CACHE, type FolderCacheLimits } from './context.js';
 export {
   fileNameWithFlags,
   flagsFromLetters,
@@ -41,6 +42,8 @@ export interface MaildirStoreOptions {
   /** Largest message accepted by delivery and append, in octets. */
   readonly maxMessageSize?: number;
   readonly log?: Log;
+  /** What is kept in memory of folders no view has open (default FOLDER_CACHE). */
+  readonly folderCache?: FolderCacheLimits;
 }
 
 /**
@@ -56,6 +59,7 @@ export function createMaildirStore(options: MaildirStoreOptions): MailStore {
     log,
     options.quotaFor ?? (async () => ({})),
     options.maxMessageSize,
+    options.folderCache,
   );
   const accounts = new Map<string, MaildirAccount>();
   const account = (user: string): MaildirAccount => {

@@ -166,6 +166,8 @@ export class MaildirView implements MailboxView {
   private peeking = false;
   /** Ends this view's registration as a taker of \Recent (Folder.recentTaker). */
   private untake: (() => void) | undefined;
+  /** Ends this view's registration as open (Folder.viewOpened). */
+  private unopen: (() => void) | undefined;
   /** The look again after own changes (peekAgain). */
   private again: ReturnType<typeof setTimeout> | undefined;
   /** This view's listener on the folder's watcher. */
@@ -190,8 +192,17 @@ export class MaildirView implements MailboxView {
     host: ViewHost,
     claimsRecent = !readOnly,
   ): Promise<MaildirView> {
-    const scan = await folder.scan();
+    // Registered before the scan: the store keeps the folder (and what the scan finds) for the view.
+    const unopen = folder.viewOpened();
+    let scan: Scan;
+    try {
+      scan = await folder.scan();
+    } catch (err) {
+      unopen();
+      throw err;
+    }
     const view = new MaildirView(name, scan.uidValidity, readOnly, folder, host, claimsRecent && !readOnly);
+    view.unopen = unopen;
     if (view.claimsRecent) view.untake = folder.recentTaker();
     try {
       const entries = await view.claim(scan.entries);
@@ -202,6 +213,7 @@ export class MaildirView implements MailboxView {
       await view.takeRecent(scan, entries);
     } catch (err) {
       view.untake?.();
+      unopen();
       throw err;
     }
     return view;
@@ -786,6 +798,7 @@ export class MaildirView implements MailboxView {
   async close(): Promise<void> {
     this.closed = true;
     this.untake?.();
+    this.unopen?.();
     this.listeners.clear();
     this.unwatch?.();
     this.unwatch = undefined;

@@ -262,3 +262,29 @@ describe('structure cache', () => {
     await again.close();
   });
 });
+
+describe('folder cache', () => {
+  it('lets go of an unused folder and finds it again as it was, with what others changed meanwhile', async () => {
+    await s.close();
+    s = store(root, { folderCache: { idleMs: 20, idleMessages: 1_000_000, graceMs: 20 } });
+    for (let i = 0; i < 3; i++) await deliver(s, [ALICE], `Subject: m${i}\r\n\r\nbody\r\n`);
+    const view = await s.account(ALICE).open(INBOX);
+    const structure = await view.structure(1);
+    await view.setFlags([2], 'add', ['\\Seen', 'Later']);
+    const validity = view.uidValidity;
+    await view.close();
+    // Long enough for the structure to be saved and the folder to be let go of.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await deliver(s, [ALICE], 'Subject: m3\r\n\r\nbody\r\n');
+    const again = await s.account(ALICE).open(INBOX);
+    expect(again.uidValidity).toBe(validity);
+    expect(again.messages.map((m) => [m.uid, m.flags, again.isRecent(m.uid)])).toEqual([
+      [1, [], false],
+      [2, ['\\Seen', 'Later'], false],
+      [3, [], false],
+      [4, [], true],
+    ]);
+    expect(await again.structure(1)).toEqual(structure);
+    await again.close();
+  });
+});
