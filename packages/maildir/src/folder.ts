@@ -563,6 +563,16 @@ interface Trusted {
   keywordsKey: string;
 }
 
+/** `release`, run by the first call only: a view closed, then its session torn down, counts once. */
+function once(release: () => void): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    release();
+  };
+}
+
 export class Folder {
   readonly uidlistPath: string;
   private trusted: Trusted | null = null;
@@ -1573,12 +1583,9 @@ export class Folder {
   /** A view of this folder opened; call the result when it closes. */
   viewOpened(): () => void {
     this.views++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return once(() => {
       this.views--;
-    };
+    });
   }
 
   /**
@@ -1614,13 +1621,10 @@ export class Folder {
   /** A view that takes \Recent (claimRecent) opened; call the result when it closes. */
   recentTaker(): () => void {
     this.recentTakers++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return once(() => {
       // No view left to hand them to: they stay taken (\Recent is lost for them, not doubled).
       if (--this.recentTakers === 0) this.preclaimed = [];
-    };
+    });
   }
 
   /**
