@@ -4,7 +4,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { maildirPath } from '../lib/maildir-gen.js';
-import { status } from '../lib/progress.js';
+import { treeCpuMs } from '../lib/proc.js';
+import { status, step } from '../lib/progress.js';
 import type { Report, TargetName } from '../lib/report.js';
 import type { Target } from '../targets/target.js';
 
@@ -94,6 +95,7 @@ export async function alternate(
     const order = rep % 2 === 0 ? ctx.targets : [...ctx.targets].reverse();
     for (const t of order) {
       await settle();
+      await quiet(t);
       await fn(t, rep);
     }
   }
@@ -106,6 +108,35 @@ export async function alternate(
  */
 async function settle(): Promise<void> {
   await promisify(execFile)('sync').catch(() => {});
+}
+
+/** How long a target's processes are watched for being quiet, and how little CPU they may use then. */
+const QUIET_WINDOW_MS = 500;
+const QUIET_CPU_MS = 25;
+/** Measured anyway after this long (a server that never goes quiet is itself a finding). */
+const QUIET_MAX_MS = 30_000;
+
+/**
+ * Waits until the target's processes have used under QUIET_CPU_MS of CPU in QUIET_WINDOW_MS. What
+ * the previous run left to do in the background (yubin numbering, filling dates and writing
+ * snapshots after a first listing; Dovecot finishing its index) would otherwise land in the next
+ * run's time, and a sample would depend on what ran before it.
+ */
+async function quiet(target: Target): Promise<void> {
+  const roots = [
+    ...new Set([...(await target.smtpPids()), ...(await target.imapPids()), ...(await target.pop3Pids())]),
+  ];
+  const started = Date.now();
+  let before = await treeCpuMs(roots);
+  while (Date.now() - started < QUIET_MAX_MS) {
+    await new Promise((resolve) => setTimeout(resolve, QUIET_WINDOW_MS));
+    const now = await treeCpuMs(roots);
+    const used = now - before;
+    if (used < QUIET_CPU_MS) return;
+    before = now;
+    status(`${target.name}: waiting for the server to go quiet (${used} ms of CPU in ${QUIET_WINDOW_MS} ms)`);
+  }
+  step(`${target.name}: still busy after ${QUIET_MAX_MS / 1000} s, measured anyway`);
 }
 
 export function median(values: readonly number[]): number {
