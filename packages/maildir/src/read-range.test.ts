@@ -2,7 +2,18 @@ import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_READ_COUNT, BATCH_READ_MAX, readFileRange, statMtimes } from './read-range.js';
+import {
+  BATCH_READ_COUNT,
+  BATCH_READ_MAX,
+  readFileRange,
+  readPaths,
+  SYNC_READ_MAX,
+  SYNC_READ_SLOW_IN_A_ROW,
+  SYNC_READ_SLOW_MS,
+  SYNC_READS_PER_TURN,
+  setSyncReadSlowMs,
+  statMtimes,
+} from './read-range.js';
 
 let dir: string;
 let path: string;
@@ -77,6 +88,68 @@ describe('readFileRange', () => {
 
   it('reports the errno of a read that fails after the open', async () => {
     await expect(readFileRange(dir, undefined, 10)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
+
+describe('readFileRange: synchronous reads', () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('makes the first few small reads of a turn synchronously and sends the rest to the thread', async () => {
+    await nextTurn();
+    const before = readPaths();
+    const reads = Array.from({ length: SYNC_READS_PER_TURN + 3 }, () =>
+      readFileRange(path, undefined, TEXT.length),
+    );
+    const after = readPaths();
+    expect(after.sync - before.sync).toBe(SYNC_READS_PER_TURN);
+    expect(after.batched - before.batched).toBe(3);
+    for (const b of await Promise.all(reads)) expect(b.toString()).toBe(TEXT);
+    // A new turn, a new allowance.
+    await nextTurn();
+    const again = readPaths();
+    expect((await readFileRange(path, { start: 9 }, TEXT.length)).toString()).toBe(TEXT.slice(9));
+    expect(readPaths().sync - again.sync).toBe(1);
+  });
+
+  it('reads larger messages through the thread', async () => {
+    await writeFile(join(dir, 'large'), Buffer.alloc(SYNC_READ_MAX + 1, 0x62));
+    await nextTurn();
+    const before = readPaths();
+    const b = await readFileRange(join(dir, 'large'), undefined, SYNC_READ_MAX + 1);
+    expect(b.length).toBe(SYNC_READ_MAX + 1);
+    expect(readPaths().sync).toBe(before.sync);
+  });
+
+  it('rejects synchronously read missing files like the others, and lets the next read try again', async () => {
+    await nextTurn();
+    const before = readPaths();
+    await expect(readFileRange(join(dir, 'nothing'), undefined, 5)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await readFileRange(path, undefined, 5)).toString()).toBe(TEXT);
+    expect(readPaths().sync - before.sync).toBe(2);
+  });
+
+  it('turns the synchronous path off after slow reads in a row, not after one', async () => {
+    try {
+      // Every read counts as slow.
+      setSyncReadSlowMs(-1);
+      const before = readPaths();
+      for (let i = 0; i < SYNC_READ_SLOW_IN_A_ROW; i++) {
+        await nextTurn();
+        expect((await readFileRange(path, undefined, TEXT.length)).toString()).toBe(TEXT);
+        expect(readPaths().slowSync - before.slowSync).toBe(i === SYNC_READ_SLOW_IN_A_ROW - 1 ? 1 : 0);
+      }
+      await nextTurn();
+      const off = readPaths();
+      expect((await readFileRange(path, undefined, TEXT.length)).toString()).toBe(TEXT);
+      expect(readPaths().sync).toBe(off.sync);
+      expect(readPaths().batched - off.batched).toBe(1);
+    } finally {
+      setSyncReadSlowMs(SYNC_READ_SLOW_MS);
+    }
+    await nextTurn();
+    const on = readPaths();
+    await readFileRange(path, undefined, TEXT.length);
+    expect(readPaths().sync - on.sync).toBe(1);
   });
 });
 

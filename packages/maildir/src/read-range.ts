@@ -5,10 +5,20 @@
  * `FETCH 1:* ENVELOPE` (about 60 µs per 2 KB message on a 2-core machine, against 8 µs for the same
  * syscalls made synchronously). So small reads go to one reader thread in batches: the requests
  * made in one turn of the event loop travel in one message, the thread reads them with plain
- * blocking syscalls and sends the bytes back in one message. The event loop never blocks on the
- * disk. Large reads, and every read if the thread cannot run, take the callback fs API.
+ * blocking syscalls and sends the bytes back in one message. Large reads, and every read if the
+ * thread cannot run, take the callback fs API.
+ *
+ * A lone small read (a client fetching one message) is made synchronously instead, a few per turn
+ * of the event loop. Through the thread it waited for the next turn, behind every other session's
+ * work of this one: under load, a one-message FETCH took twice as long as a NOOP, and the hand-off
+ * cost more CPU than the read. A synchronous read served by the page cache takes microseconds.
+ * When the disk answers instead, reads take milliseconds one after the other, and a few such reads
+ * in a row turn the synchronous path off for a while: the event loop then blocks on the disk for
+ * at most SYNC_READ_SLOW_IN_A_ROW small reads per SYNC_READ_BACKOFF_MS. One slow read alone is not
+ * enough: on a busy machine the thread is sometimes preempted during a read (a 4 ms tick).
  */
-import { close, fstat, open, read, statSync } from 'node:fs';
+import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
 export interface Range {
@@ -31,6 +41,63 @@ export const BATCH_READ_BYTES = 1024 * 1024;
  */
 export const READER_THREADS = 1;
 
+/** Reads expected to be at most this large may be made synchronously (see the module comment). */
+export const SYNC_READ_MAX = 64 * 1024;
+/**
+ * Most synchronous reads in one turn of the event loop. A FETCH or SEARCH over many messages makes
+ * its first few reads here and sends the rest to the thread, so it never holds the loop for long.
+ */
+export const SYNC_READS_PER_TURN = 4;
+/** A synchronous read slower than this (ms) was not served from the page cache, or was preempted. */
+export const SYNC_READ_SLOW_MS = 2;
+/** Slow synchronous reads in a row that turn the synchronous path off. */
+export const SYNC_READ_SLOW_IN_A_ROW = 3;
+/** After such a read, every read goes to the thread for this long (ms). */
+export const SYNC_READ_BACKOFF_MS = 30_000;
+
+/** How the reads of this process were made (for tests and diagnostics). */
+export interface ReadPaths {
+  sync: number;
+  batched: number;
+  callbacks: number;
+  /** Times slow synchronous reads turned the synchronous path off. */
+  slowSync: number;
+}
+const counts: ReadPaths = { sync: 0, batched: 0, callbacks: 0, slowSync: 0 };
+export function readPaths(): Readonly<ReadPaths> {
+  return { ...counts };
+}
+
+let syncReadsThisTurn = 0;
+/** Slow synchronous reads since the last fast one. */
+let slowInARow = 0;
+/** Date.now() until which reads are not made synchronously (after a slow one). */
+let syncOffUntil = 0;
+let slowSyncMs = SYNC_READ_SLOW_MS;
+
+/** Tests: what counts as a slow synchronous read (ms); the synchronous path on again (`reset`). */
+export function setSyncReadSlowMs(ms: number, reset = true): void {
+  slowSyncMs = ms;
+  if (reset) {
+    syncOffUntil = 0;
+    slowInARow = 0;
+  }
+}
+
+function endTurn(): void {
+  syncReadsThisTurn = 0;
+}
+
+function maySyncRead(expected: number): boolean {
+  if (expected > SYNC_READ_MAX || syncReadsThisTurn >= SYNC_READS_PER_TURN) return false;
+  if (syncOffUntil !== 0) {
+    if (Date.now() < syncOffUntil) return false;
+    syncOffUntil = 0;
+  }
+  if (syncReadsThisTurn++ === 0) setImmediate(endTurn);
+  return true;
+}
+
 /**
  * The bytes of `path` in `range` (clipped to the file); rejects with the fs error (ENOENT…).
  * With a range end or a `sizeHint` (the size the listing knows), no fstat is needed: the file is
@@ -40,11 +107,59 @@ export function readFileRange(path: string, range?: Range, sizeHint?: number): P
   const start = Math.max(0, range?.start ?? 0);
   const end = range?.end;
   const expected = end !== undefined ? end - start : sizeHint !== undefined ? sizeHint - start : undefined;
+  if (end !== undefined && end <= start) return Promise.resolve(Buffer.alloc(0));
+  if (expected !== undefined && maySyncRead(expected)) {
+    counts.sync++;
+    const t0 = performance.now();
+    try {
+      return Promise.resolve(
+        readHere(path, start, end === undefined ? -1 : end - start, Math.max(0, expected)),
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      if (performance.now() - t0 <= slowSyncMs) slowInARow = 0;
+      else if (++slowInARow >= SYNC_READ_SLOW_IN_A_ROW) {
+        slowInARow = 0;
+        syncOffUntil = Date.now() + SYNC_READ_BACKOFF_MS;
+        counts.slowSync++;
+      }
+    }
+  }
   if (expected !== undefined && expected <= BATCH_READ_MAX && !readerBroken) {
-    if (end !== undefined && end <= start) return Promise.resolve(Buffer.alloc(0));
+    counts.batched++;
     return batchRead(path, start, end === undefined ? -1 : end - start, Math.max(0, expected));
   }
+  counts.callbacks++;
   return readWithCallbacks(path, range, sizeHint);
+}
+
+/**
+ * `length` octets from `start` (fewer at EOF), or to EOF when `length` is -1 with `hint` the
+ * expected size, read synchronously. One octet more than hinted is asked for: a full buffer means
+ * the file grew, and then its size is asked.
+ */
+function readHere(path: string, start: number, length: number, hint: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    let buffer = Buffer.allocUnsafe(length >= 0 ? length : hint + 1);
+    let done = 0;
+    for (;;) {
+      if (done === buffer.length) {
+        if (length >= 0) break;
+        const size = fstatSync(fd).size;
+        const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, size - start + 1));
+        buffer.copy(grown, 0, 0, done);
+        buffer = grown;
+      }
+      const n = readSync(fd, buffer, done, buffer.length - done, start + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done === buffer.length ? buffer : buffer.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
