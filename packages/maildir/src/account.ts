@@ -488,12 +488,17 @@ export class MaildirAccount implements MailAccount, ViewHost {
         renamed = true;
         const placed = folder.stampDirs();
         const numbered: NumberedStamps = {};
-        // The OK waits for all four; none needs another first. A UID given before the rename is
-        // durable names a file a crash may take back: the next scan drops such an entry, and the
-        // UID is never given again (yubin-uidnext).
+        // The OK waits for all three; none needs another first. The directory is fsync'd with the
+        // uidlist line (one journal commit for the rename and the UID). A UID given before the
+        // rename is durable names a file a crash may take back: the next scan drops such an
+        // entry, and the UID is never given again (yubin-uidnext).
         const [uids] = await Promise.all([
-          folder.assign([fileName], { numberNewFirst: true, numbered, takeRecent: true }),
-          fsyncDir(folder.sub(sub)),
+          folder.assign([fileName], {
+            numberNewFirst: true,
+            numbered,
+            takeRecent: true,
+            syncDirs: [folder.sub(sub)],
+          }),
           folder.remember(base, data.length, date, options?.traceId),
           this.addUsage(data.length, 1),
         ]);

@@ -14,7 +14,7 @@ import {
   serializeKeywords,
   sizeFromBase,
 } from './flags.js';
-import { appendDurable, appendSmall, listFiles, mapLimit } from './fsutil.js';
+import { appendDurable, appendSmall, fsyncDir, listFiles, mapLimit } from './fsutil.js';
 import { type Dotlock, errnoCode, withDotlock } from './lock.js';
 import { statMtimes } from './read-range.js';
 import {
@@ -881,9 +881,16 @@ export class Folder {
       added?: UidlistEntry[];
       numbered?: NumberedStamps;
       takeRecent?: boolean;
+      /**
+       * Directories to fsync before this resolves: with the uidlist's fsync when lines are
+       * appended (one journal commit for both, see appendDurable), else after.
+       */
+      syncDirs?: readonly string[];
     } = {},
   ): Promise<Map<string, number>> {
-    return this.locked(async (lock) => {
+    const syncDirs = options.syncDirs ?? [];
+    let dirsSynced = syncDirs.length === 0;
+    const uids = await this.locked(async (lock) => {
       const current = await this.uidlist.read();
       // A torn last line is rewritten away first: an appended line would run into it.
       if (!current || this.uidlist.torn) {
@@ -926,7 +933,8 @@ export class Folder {
       }
       if (lines !== '') {
         const before = options.numbered ? stampFileSync(this.uidlistPath) : null;
-        await appendDurable(this.uidlistPath, lines);
+        await appendDurable(this.uidlistPath, lines, syncDirs);
+        dirsSynced = true;
         const after = statSync(this.uidlistPath, { throwIfNoEntry: false });
         this.uidlist.appended(lines, added, after);
         if (options.numbered) {
@@ -944,6 +952,8 @@ export class Folder {
       if (newStamp) this.newSettled = newStamp;
       return result;
     });
+    if (!dirsSynced) await Promise.all(syncDirs.map(fsyncDir));
+    return uids;
   }
 
   /**

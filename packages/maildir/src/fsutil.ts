@@ -102,13 +102,20 @@ export async function writeDurableFile(path: string, data: Buffer, mtime?: Date)
   }
 }
 
-/** Appends `text` (small: a few uidlist lines) to `path` and fsyncs it; see SYNC_WRITE_MAX. */
-export async function appendDurable(path: string, text: string): Promise<void> {
+/**
+ * Appends `text` (small: a few uidlist lines) to `path` and fsyncs it; see SYNC_WRITE_MAX. The
+ * directories `dirs` are fsync'd at the same time, once the text is written: the file system
+ * commits both in one journal transaction, where an fsync begun earlier had to commit before the
+ * append's own could (an APPEND's rename and its UID were two commits in a row).
+ */
+export async function appendDurable(path: string, text: string, dirs: readonly string[] = []): Promise<void> {
   const f = fs.openSync(path, 'a');
   try {
     const data = Buffer.from(text);
     for (let at = 0; at < data.length; ) at += fs.writeSync(f, data, at);
-    await fd.sync(f);
+    // Settled, not all(): the file is closed only once its own fsync is over.
+    const results = await Promise.allSettled([fd.sync(f), ...dirs.map(fsyncDir)]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
   } finally {
     fs.closeSync(f);
   }

@@ -1,7 +1,9 @@
+import { readFileSync, readlinkSync } from 'node:fs';
 import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MailStore } from '@yubin/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fd } from '../src/fsutil.js';
 import { deliver, MAILDIR, store, tempRoot } from './helpers.js';
 
 let root: string;
@@ -182,6 +184,36 @@ describe('delivery and views', () => {
     // Closed: new/ again.
     await acct.append('INBOX', Buffer.from('Subject: d\n\nx\n'));
     expect(await readdir(join(md, 'new'))).toHaveLength(1);
+  });
+});
+
+describe('durability of APPEND', () => {
+  it('fsyncs the message, then its directory together with the uidlist line that numbers it, before the UID is given', async () => {
+    const acct = s.account('alice@yubin.test');
+    await acct.append('INBOX', Buffer.from('Subject: first\n\nx\n'));
+    const md = MAILDIR(root);
+    const synced: Array<{ path: string; uidlist: string }> = [];
+    const real = fd.sync.bind(fd);
+    const spy = vi.spyOn(fd, 'sync').mockImplementation((f: number) => {
+      // What the descriptor names, and what the uidlist holds, as the fsync starts.
+      synced.push({
+        path: readlinkSync(`/proc/self/fd/${f}`),
+        uidlist: readFileSync(join(md, 'dovecot-uidlist'), 'utf8'),
+      });
+      return real(f);
+    });
+    try {
+      const r = await acct.append('INBOX', Buffer.from('Subject: second\n\nx\n'));
+      expect(r.uid).toBe(2);
+      const paths = synced.map((x) => x.path);
+      expect(paths[0]).toMatch(/\/tmp\/[^/]+$/);
+      expect(new Set(paths.slice(1))).toEqual(new Set([join(md, 'new'), join(md, 'dovecot-uidlist')]));
+      // The directory's fsync starts once the line is written: one journal commit for both.
+      const dir = synced.find((x) => x.path === join(md, 'new'));
+      expect(dir?.uidlist).toMatch(/^2 /m);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
