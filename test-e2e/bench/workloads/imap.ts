@@ -309,13 +309,23 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
         ctx,
         `IMAP mixed workload, ${n} clients (FETCH body/envelopes, STORE, SEARCH, STATUS, APPEND, EXPUNGE, NOOP)`,
         [
-          { metric: 'operations', unit: 'ops/s', better: 'higher', target: { op: '>=', ratio: 1 } },
+          {
+            metric: 'operations',
+            unit: 'ops/s',
+            better: 'higher',
+            target: { op: '>=', ratio: 1 },
+            note: "each sample starts with the clients' messages read into the page cache, on both servers",
+          },
           { metric: 'operation p99', unit: 'ms', better: 'lower' },
           { metric: 'server CPU per operation', unit: 'ms', better: 'lower' },
           ...MIXED_KINDS.map((kind) => ({ metric: `${kind} mean`, unit: 'ms', better: 'lower' as const })),
         ],
         async (target, samples) => {
           const logins = mixed.slice(0, n).map(login);
+          // From the page cache on both servers alike, as the cold SELECT above: this VM pages out
+          // file pages unused for a minute, and the first sample of either server paid for it.
+          status(`${target.name}: reading the mixed clients' messages into the page cache`);
+          for (const u of mixed.slice(0, n)) await readFolderFiles(maildirPath(target.mailRoot, u));
           if (s.mixedWarmupMs > 0) {
             step(`${target.name}: mixed ${n}: ${s.mixedWarmupMs / 1000} s warm-up (not measured)`);
             await imapJobs(
