@@ -52,7 +52,7 @@ export const SYNC_READS_PER_TURN = 4;
 export const SYNC_READ_SLOW_MS = 2;
 /** Slow synchronous reads in a row that turn the synchronous path off. */
 export const SYNC_READ_SLOW_IN_A_ROW = 3;
-/** After such a read, every read goes to the thread for this long (ms). */
+/** After such reads, every read goes to the thread for this long (ms). */
 export const SYNC_READ_BACKOFF_MS = 30_000;
 
 /** How the reads of this process were made (for tests and diagnostics). */
@@ -71,17 +71,15 @@ export function readPaths(): Readonly<ReadPaths> {
 let syncReadsThisTurn = 0;
 /** Slow synchronous reads since the last fast one. */
 let slowInARow = 0;
-/** Date.now() until which reads are not made synchronously (after a slow one). */
+/** Date.now() until which reads are not made synchronously (after slow ones). */
 let syncOffUntil = 0;
 let slowSyncMs = SYNC_READ_SLOW_MS;
 
-/** Tests: what counts as a slow synchronous read (ms); the synchronous path on again (`reset`). */
-export function setSyncReadSlowMs(ms: number, reset = true): void {
+/** Tests: what counts as a slow synchronous read (ms); the synchronous path is on again. */
+export function setSyncReadSlowMs(ms: number): void {
   slowSyncMs = ms;
-  if (reset) {
-    syncOffUntil = 0;
-    slowInARow = 0;
-  }
+  syncOffUntil = 0;
+  slowInARow = 0;
 }
 
 function endTurn(): void {
