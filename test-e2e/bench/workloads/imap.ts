@@ -321,11 +321,12 @@ export async function imapWorkloads(ctx: Ctx): Promise<void> {
           ...MIXED_KINDS.map((kind) => ({ metric: `${kind} mean`, unit: 'ms', better: 'lower' as const })),
         ],
         async (target, samples) => {
-          const logins = mixed.slice(0, n).map(login);
+          const clients = mixed.slice(0, n);
+          const logins = clients.map(login);
           // From the page cache on both servers alike, as the cold SELECT above: this VM pages out
           // file pages unused for a minute, and the first sample of either server paid for it.
           status(`${target.name}: reading the mixed clients' messages into the page cache`);
-          for (const u of mixed.slice(0, n)) await readFolderFiles(maildirPath(target.mailRoot, u));
+          for (const u of clients) await readFolderFiles(maildirPath(target.mailRoot, u));
           if (s.mixedWarmupMs > 0) {
             step(`${target.name}: mixed ${n}: ${s.mixedWarmupMs / 1000} s warm-up (not measured)`);
             await imapJobs(
