@@ -104,6 +104,30 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
     }
   };
 
+  /**
+   * RFC 3501 §7.1.5: BYE, then close. RFC 8314 §3.3: on an implicit-TLS port every byte is inside
+   * TLS, the refusal too (plaintext would reach the client as a TLS alert, the reason lost); the
+   * handshake gets the same short deadline as the close.
+   */
+  const refuseConnection = (raw: net.Socket, implicitTls: boolean) => {
+    const bye = '* BYE [UNAVAILABLE] Too many connections\r\n';
+    const deadline = setTimeout(() => raw.destroy(), CLOSE_GRACE_MS);
+    raw.once('close', () => clearTimeout(deadline));
+    if (!implicitTls) {
+      raw.end(bye);
+      return;
+    }
+    try {
+      if (!options.tls) throw new Error('implicit TLS without a TLS context');
+      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: options.tls() });
+      secure.on('error', () => raw.destroy());
+      secure.once('secure', () => secure.end(bye));
+    } catch (err) {
+      options.log.error({ err }, 'tls context unavailable');
+      raw.destroy();
+    }
+  };
+
   const onSocket = (raw: net.Socket, implicitTls: boolean, refuse = false) => {
     const address = raw.remoteAddress ?? 'unknown';
     raw.on('error', () => {});
@@ -117,8 +141,7 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
         { remoteAddress: address, connections: open.size },
         'connection refused: too many connections',
       );
-      raw.end('* BYE [UNAVAILABLE] Too many connections\r\n');
-      raw.setTimeout(CLOSE_GRACE_MS, () => raw.destroy());
+      refuseConnection(raw, implicitTls);
       return;
     }
     // Responses are many small writes; Nagle + delayed ACK would add ~40 ms to each round trip.

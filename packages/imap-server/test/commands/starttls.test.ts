@@ -1,3 +1,4 @@
+import { connectSocket, eventually, RawClient } from '@yubin/store-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAuthenticator, LineSession, startServer, type TestServer, transcript } from '../helpers.js';
 import { selfSignedContext } from '../tls.js';
@@ -86,6 +87,25 @@ describe('STARTTLS', () => {
       );
       expect(auth.contexts[0]?.secure).toBe(true);
     } finally {
+      await secure.close();
+    }
+  });
+
+  it('refuses a connection over the limit on the IMAPS port with a BYE inside TLS (RFC 8314 §3.3)', async () => {
+    const secure = await startServer({
+      tls: tlsContext,
+      implicitTls: true,
+      limits: { maxConnectionsPerAddress: 1 },
+    });
+    const first = new RawClient(await connectSocket(secure.port, true));
+    try {
+      await first.waitFor(/^\* OK /);
+      // A TLS client: plaintext would fail its handshake, and the reason would be lost.
+      const extra = new RawClient(await connectSocket(secure.port, true));
+      await extra.waitFor(/^\* BYE \[UNAVAILABLE\] Too many connections\r\n$/);
+      await eventually(() => extra.closedAt !== null);
+    } finally {
+      first.socket.destroy();
       await secure.close();
     }
   });
