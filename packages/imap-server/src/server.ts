@@ -104,6 +104,18 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
     }
   };
 
+  /** The server side of implicit TLS over `raw`; null (and `raw` destroyed) without a context. */
+  const serverTls = (raw: net.Socket): tls.TLSSocket | null => {
+    try {
+      if (!options.tls) throw new Error('implicit TLS without a TLS context');
+      return new tls.TLSSocket(raw, { isServer: true, secureContext: options.tls() });
+    } catch (err) {
+      options.log.error({ err }, 'tls context unavailable');
+      raw.destroy();
+      return null;
+    }
+  };
+
   /**
    * RFC 3501 §7.1.5: BYE, then close. RFC 8314 §3.3: on an implicit-TLS port every byte is inside
    * TLS, the refusal too (plaintext would reach the client as a TLS alert, the reason lost); the
@@ -117,15 +129,10 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
       raw.end(bye);
       return;
     }
-    try {
-      if (!options.tls) throw new Error('implicit TLS without a TLS context');
-      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: options.tls() });
-      secure.on('error', () => raw.destroy());
-      secure.once('secure', () => secure.end(bye));
-    } catch (err) {
-      options.log.error({ err }, 'tls context unavailable');
-      raw.destroy();
-    }
+    const secure = serverTls(raw);
+    if (secure === null) return;
+    secure.on('error', () => raw.destroy());
+    secure.once('secure', () => secure.end(bye));
   };
 
   const onSocket = (raw: net.Socket, implicitTls: boolean, refuse = false) => {
@@ -148,14 +155,9 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
     raw.setNoDelay(true);
     let socket: net.Socket = raw;
     if (implicitTls) {
-      try {
-        if (!options.tls) throw new Error('implicit TLS without a TLS context');
-        socket = new tls.TLSSocket(raw, { isServer: true, secureContext: options.tls() });
-      } catch (err) {
-        options.log.error({ err }, 'tls context unavailable');
-        raw.destroy();
-        return;
-      }
+      const secure = serverTls(raw);
+      if (secure === null) return;
+      socket = secure;
     }
     const c = new Connection(socket, address, implicitTls, config, options, () => untrack(c, address));
     track(c, address);
